@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` and `make test`. Both install what is missing
+# (scripts/install-deps.sh), build, and run. `make` alone only builds, into build/.
+BUILD      ?= build
+ASAN_BUILD ?= build/asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all build asan deps demo test test-main test-asan clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Sanitizer build with clang: ASan+UBSan on every test, and the fuzz harnesses as real
+# libFuzzer programs.
+asan:
+	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOTAKIT_SANITIZE=ON \
+	    -DOTAKIT_FUZZ=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+demo: deps build
+	@scripts/demo.sh $(BUILD)
+
+test-asan: asan
+	@echo "== tests under ASan+UBSan (clang), fuzzers under libFuzzer =="
+	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+test-main: build
+	@echo "== tests (gcc, RelWithDebInfo) =="
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The sanitizer run first, so that the last line is the summary of the main run.
+test: deps
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-main
+
+clean:
+	rm -rf $(BUILD)
