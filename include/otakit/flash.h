@@ -85,7 +85,9 @@ typedef enum {
     OTK_FLASH_OP_ERASE_BLOCK,
 } otk_flash_op_t;
 
-/* Called for every physical operation (and each read call) when set: for flash logs. */
+/* Called for every physical operation (and each read call) when set: for flash logs.
+ * The operation a fault fires at is traced too, with result ESP_ERR_FLASH_OP_FAIL; calls
+ * refused before reaching the chip (bounds, alignment, bit set, power off) are not. */
 typedef void (*otk_flash_trace_t)(void *ctx, otk_flash_op_t op, uint32_t addr, uint32_t len,
                                   esp_err_t result);
 
@@ -97,10 +99,12 @@ typedef struct otk_flash {
     uint32_t *erase_counts; /* one per sector; owned by whoever set it (may be NULL) */
     otk_flash_timing_t timing;
     uint64_t elapsed_us;    /* virtual clock: modelled device time of all operations */
-    uint64_t physical_ops;  /* program pages + sector/block erases since creation */
+    uint64_t physical_ops;  /* page programs + sector/block erases attempted since init,
+                               including the one a fault fired at (even CUT_BEFORE) */
     /* fault injection */
     otk_flash_fault_kind_t fault_kind;
-    uint64_t fault_at_op;   /* value of physical_ops at which the armed fault fires */
+    uint64_t fault_at_op;   /* the armed fault fires at the op that makes physical_ops
+                               equal to this */
     otk_rand_t fault_rand;
     bool powered_off;
     otk_flash_trace_t trace;
@@ -108,13 +112,20 @@ typedef struct otk_flash {
 } otk_flash_t;
 
 /* Initialise a device over a backend. size must be a non-zero multiple of the sector size
- * and at most OTK_FLASH_MAX_SIZE. erase_counts may be NULL or hold size/4096 counters. */
+ * and at most OTK_FLASH_MAX_SIZE (else ESP_ERR_INVALID_SIZE); backend, read and write must
+ * be set (else ESP_ERR_INVALID_ARG). erase_counts may be NULL or hold size/4096 counters;
+ * they are left as they are, so wear can be carried over a re-init. Timing starts as
+ * OTK_FLASH_TIMING_W25Q128JV (change flash->timing to model another chip). */
 esp_err_t otk_flash_init(otk_flash_t *flash, const otk_flash_backend_t *backend,
                          void *backend_ctx, uint32_t size, uint32_t *erase_counts);
 
+/* The constructors below allocate the device, its backend and its erase counters; release
+ * all of them with otk_flash_destroy(). */
 /* Memory backend: size bytes of 0xFF. */
 esp_err_t otk_flash_mem_create(uint32_t size, otk_flash_t **out);
-/* Memory backend holding a copy of another device's current bytes (stats start at zero). */
+/* Memory backend holding a copy of another device's current bytes, read straight from its
+ * backend (so it works while src is powered off, and src's stats do not move). The copy
+ * has src's timing; stats, clock, erase counts and faults start at zero. */
 esp_err_t otk_flash_mem_clone(otk_flash_t *src, otk_flash_t **out);
 /* File backend, memory-mapped: the file is the flash and outlives the process.
  * create: make (or truncate) the file, size bytes of 0xFF. open: use an existing file,
@@ -130,16 +141,27 @@ static inline uint32_t otk_flash_size(const otk_flash_t *flash)
     return flash->size;
 }
 
+/* read, program and erase: ESP_ERR_FLASH_OP_FAIL while powered off (the call is counted as
+ * rejected), then the range and alignment errors above; a NULL buffer with len > 0 is
+ * ESP_ERR_INVALID_ARG. len 0 succeeds and does nothing (nothing is counted either).
+ * A program or erase split into several physical operations that is cut by a fault keeps
+ * the operations done before the cut. */
 esp_err_t otk_flash_read(otk_flash_t *flash, uint32_t addr, void *dst, size_t len);
 esp_err_t otk_flash_program(otk_flash_t *flash, uint32_t addr, const void *src, size_t len);
 esp_err_t otk_flash_erase(otk_flash_t *flash, uint32_t addr, size_t len);
+/* Host-side durability (msync for files); works while powered off. */
 esp_err_t otk_flash_sync(otk_flash_t *flash);
 
-/* Statistics and the virtual clock. */
+/* Statistics and the virtual clock. Reset zeroes stats and elapsed_us; erase counts (wear)
+ * and physical_ops (which armed faults count against) are kept. */
 void otk_flash_stats_reset(otk_flash_t *flash);
+/* Erases of one sector (block erases count for each of their 16 sectors); 0 when the device
+ * keeps no counters or the index is past the end. */
 uint32_t otk_flash_sector_erase_count(const otk_flash_t *flash, uint32_t sector_index);
 
-/* Fault injection. nth_op >= 1 counts physical program/erase operations from now. */
+/* Fault injection. nth_op >= 1 counts physical program/erase operations from now (0 is
+ * taken as 1). Arming replaces any armed fault; kind NONE disarms. A fault fires once, then
+ * is disarmed. Reads never trigger a fault. */
 void otk_flash_arm_fault(otk_flash_t *flash, uint64_t nth_op, otk_flash_fault_kind_t kind,
                          uint64_t seed);
 void otk_flash_disarm_fault(otk_flash_t *flash);
@@ -152,8 +174,12 @@ void otk_flash_power_on(otk_flash_t *flash);
 
 void otk_flash_set_trace(otk_flash_t *flash, otk_flash_trace_t trace, void *ctx);
 
+/* Short lowercase names for logs and command lines: "none", "cut-before", "cut-after",
+ * "torn"; "read", "program-page", "erase-sector", "erase-block". "?" if out of range. */
 const char *otk_flash_fault_kind_name(otk_flash_fault_kind_t kind);
 const char *otk_flash_op_name(otk_flash_op_t op);
+/* The inverse of otk_flash_fault_kind_name (exact match): ESP_OK, or ESP_ERR_NOT_FOUND. */
+esp_err_t otk_flash_fault_kind_from_name(const char *name, otk_flash_fault_kind_t *out);
 
 #ifdef __cplusplus
 }

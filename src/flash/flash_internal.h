@@ -1,0 +1,18 @@
+/* Shared between the emulator and its backends; not part of the public API. */
+#ifndef OTAKIT_FLASH_INTERNAL_H
+#define OTAKIT_FLASH_INTERNAL_H
+
+#include "otakit/flash.h"
+
+/* Log tag of the flash layer. */
+#define OTK_FLASH_TAG "flash"
+
+/* Check a device size the way every constructor does: ESP_OK or ESP_ERR_INVALID_SIZE. */
+esp_err_t otk_flash_check_size(uint32_t size);
+
+/* Allocate a device and its erase counters over an open backend and initialise it.
+ * Takes ownership of backend_ctx: on failure the backend is closed before returning. */
+esp_err_t otk_flash_new(const otk_flash_backend_t *backend, void *backend_ctx, uint32_t size,
+                        otk_flash_t **out);
+
+#endif
