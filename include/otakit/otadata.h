@@ -56,8 +56,10 @@ int otk_otadata_active(const esp_ota_select_entry_t entries[2]);
 /* Slot that a seq boots: (seq - 1) mod n, in unsigned 32-bit arithmetic. n must be > 0. */
 uint32_t otk_otadata_slot_of_seq(uint32_t ota_seq, uint32_t n_slots);
 /* The seq for a new entry selecting `slot` after the active seq: base + i*n where
- * base = (slot + 1) mod n and i is the smallest with base + i*n >= active_seq. */
-uint32_t otk_otadata_next_seq(uint32_t active_seq, uint32_t slot, uint32_t n_slots);
+ * base = (slot + 1) mod n and i is the smallest with base + i*n >= active_seq (ESP-IDF's
+ * rule), and >= 1: seq 0 would map to the wrong slot unless n divides 2^32. 64-bit so the
+ * caller sees when the seq space (up to 0xFFFFFFFE) is exhausted. */
+uint64_t otk_otadata_next_seq(uint32_t active_seq, uint32_t slot, uint32_t n_slots);
 
 /* Fill an entry: seq, state, CRC; seq_label copied from label (20 bytes) or 0xFF if NULL. */
 void otk_otadata_make_entry(esp_ota_select_entry_t *entry, uint32_t ota_seq, uint32_t state,

@@ -70,15 +70,19 @@ uint32_t otk_otadata_slot_of_seq(uint32_t ota_seq, uint32_t n_slots)
     return (uint32_t)(ota_seq - 1u) % n_slots;
 }
 
-uint32_t otk_otadata_next_seq(uint32_t active_seq, uint32_t slot, uint32_t n_slots)
+uint64_t otk_otadata_next_seq(uint32_t active_seq, uint32_t slot, uint32_t n_slots)
 {
-    uint32_t base = (slot + 1u) % n_slots;
-    if (base >= active_seq) {
+    /* Worked out in 64 bits: near the top of the seq space the 32-bit formula would wrap
+     * to a small seq (booting an old slot) or to 0xFFFFFFFF (an "empty" entry). And never
+     * seq 0: it passes the CRC check but maps to slot (0 - 1) mod n, which is `slot` only
+     * when n divides 2^32; ESP-IDF's formula answers 0 for the last slot when the active
+     * seq is 0. */
+    uint64_t floor = active_seq > 0 ? active_seq : 1u;
+    uint64_t base = (slot + 1u) % n_slots;
+    if (base >= floor) {
         return base;
     }
-    /* Smallest i with base + i*n >= active_seq, without looping over i. */
-    uint32_t i = (active_seq - base + n_slots - 1u) / n_slots;
-    return base + i * n_slots;
+    return base + ((floor - base + n_slots - 1u) / n_slots) * n_slots;
 }
 
 void otk_otadata_make_entry(esp_ota_select_entry_t *entry, uint32_t ota_seq, uint32_t state,
@@ -115,13 +119,7 @@ esp_err_t otk_otadata_plan_select(const esp_ota_select_entry_t entries[2], uint3
         otk_otadata_make_entry(new_entry, active_seq, state, entries[active].seq_label);
         return ESP_OK;
     }
-    /* Worked out in 64 bits: near the top of the seq space the 32-bit formula would wrap
-     * to a small seq (booting an old slot) or to 0xFFFFFFFF (an "empty" entry). */
-    uint64_t base = (slot + 1u) % n_slots;
-    uint64_t next = base;
-    if (next < active_seq) {
-        next += ((active_seq - base + n_slots - 1u) / n_slots) * n_slots;
-    }
+    uint64_t next = otk_otadata_next_seq(active_seq, slot, n_slots);
     if (next >= OTK_OTADATA_SEQ_EMPTY) {
         return ESP_ERR_INVALID_STATE;
     }

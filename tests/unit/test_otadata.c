@@ -187,6 +187,18 @@ static void test_plan(void **state)
     assert_int_equal(otk_otadata_plan_select(two, 0, 17, ESP_OTA_IMG_NEW, OTK_OTADATA_RULE_V6,
                                              &sector, &e), ESP_ERR_INVALID_ARG);
 
+    /* A seq 0 entry is "valid" (CRC of 0 is 0xFFFFFFFF, an erased CRC field). ESP-IDF's
+     * formula would answer seq 0 again for the last slot of a 3-slot layout, and seq 0
+     * boots slot (0 - 1) mod 3 = 0, not 2. Found by fuzz_otadata. */
+    esp_ota_select_entry_t zero[2] = {empty_entry(), empty_entry()};
+    zero[1].ota_seq = 0;
+    assert_true(otk_otadata_entry_valid(&zero[1]));
+    assert_int_equal(otk_otadata_plan_select(zero, 2, 3, ESP_OTA_IMG_NEW, OTK_OTADATA_RULE_V6,
+                                             &sector, &e), ESP_OK);
+    assert_int_equal(sector, 0);
+    assert_int_equal(e.ota_seq, 3);
+    assert_int_equal(otk_otadata_slot_of_seq(e.ota_seq, 3), 2);
+
     /* Seq space exhausted: refuse rather than wrap to an empty/old seq. */
     two[0] = entry(0xFFFFFFFE, ESP_OTA_IMG_VALID);
     assert_int_equal(otk_otadata_plan_select(two, 0, 2, ESP_OTA_IMG_NEW, OTK_OTADATA_RULE_V6,
