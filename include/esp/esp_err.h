@@ -59,6 +59,33 @@ typedef int esp_err_t;
 /* Name of an error code ("ESP_ERR_INVALID_ARG"), or "UNKNOWN ERROR" like ESP-IDF. */
 const char *esp_err_to_name(esp_err_t code);
 
+/* What ESP_ERROR_CHECK calls on failure: prints the code, its name, the place and the
+ * expression, then aborts (a chip would reset). */
+void _esp_error_check_failed(esp_err_t rc, const char *file, int line, const char *function,
+                             const char *expression) __attribute__((noreturn));
+/* What ESP_ERROR_CHECK_WITHOUT_ABORT calls on failure: the same message, no abort. */
+void _esp_error_check_failed_without_abort(esp_err_t rc, const char *file, int line,
+                                           const char *function, const char *expression);
+
+#define ESP_ERROR_CHECK(x)                                                              \
+    do {                                                                                \
+        esp_err_t esp_err_rc_ = (x);                                                    \
+        if (esp_err_rc_ != ESP_OK) {                                                    \
+            _esp_error_check_failed(esp_err_rc_, __FILE__, __LINE__, __func__, #x);     \
+        }                                                                               \
+    } while (0)
+
+/* Evaluates to the code, like ESP-IDF's statement expression (a GNU C extension). */
+#define ESP_ERROR_CHECK_WITHOUT_ABORT(x)                                                \
+    __extension__({                                                                     \
+        esp_err_t esp_err_rc_ = (x);                                                    \
+        if (esp_err_rc_ != ESP_OK) {                                                    \
+            _esp_error_check_failed_without_abort(esp_err_rc_, __FILE__, __LINE__,      \
+                                                  __func__, #x);                        \
+        }                                                                               \
+        esp_err_rc_;                                                                    \
+    })
+
 #ifdef __cplusplus
 }
 #endif

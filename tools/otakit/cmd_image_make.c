@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cmd_image.h"
+#include "otakit/app_policy.h"
 
 /* Largest payload: a segment must stay below 16 MiB with the 256-byte app desc. */
 #define MAKE_MAX_PAYLOAD (OTK_IMAGE_SEGMENT_LEN_LIMIT - sizeof(esp_app_desc_t) - 4u)
@@ -46,6 +47,10 @@ static void make_usage(FILE *out)
             "  --mmu-page-size SIZE     app desc MMU page (configurable-page chips only)\n"
             "  --no-hash                do not append the SHA-256\n"
             "  --secure-pad-v2          pad so the signature sector starts on an MMU page\n"
+            "  --selftest pass|fail     put otakit's self-test marker first in the payload:\n"
+            "                           on a simulated device the app confirms itself (pass)\n"
+            "                           or never does, so it rolls back (fail); see\n"
+            "                           docs/device.md\n"
             "  -o, --output OUT         the image file to write\n"
             "  -h, --help               this help\n",
             DEFAULT_IDF_VER);
@@ -64,6 +69,7 @@ typedef struct {
     otk_image_segment_src_t extra[MAKE_MAX_EXTRA_SEGMENTS];
     uint8_t *extra_data[MAKE_MAX_EXTRA_SEGMENTS];
     char date[16], time[16];
+    otk_selftest_policy_t selftest; /* AUTO: no marker */
 } make_args_t;
 
 static bool u32_option(const char *name, const char *v, uint32_t *out)
@@ -131,6 +137,11 @@ static int parse_args(int argc, char **argv, make_args_t *a)
         } else if (cmd_image_opt(argc, argv, &i, "-o", &v) ||
                    cmd_image_opt(argc, argv, &i, "--output", &v)) {
             a->out_path = v;
+        } else if (cmd_image_opt(argc, argv, &i, "--selftest", &v)) {
+            if (!otk_selftest_policy_from_name(v, &a->selftest) ||
+                a->selftest == OTK_SELFTEST_AUTO) {
+                return cli_usage_error("image make", "--selftest: expected pass or fail");
+            }
         } else if (strcmp(argv[i], "--no-hash") == 0) {
             a->build.hash_appended = false;
         } else if (strcmp(argv[i], "--secure-pad-v2") == 0) {
@@ -236,6 +247,29 @@ static int resolve(make_args_t *a, const otk_image_chip_t **chip_out)
     return CLI_EXIT_OK;
 }
 
+/* The self-test marker record goes first in the payload, right after esp_app_desc_t,
+ * where otk_app_policy_of_image looks for it. */
+static bool prepend_selftest_marker(const make_args_t *a, uint8_t **payload, size_t *len)
+{
+    if (*len > MAKE_MAX_PAYLOAD - OTK_APP_POLICY_RECORD_LEN) {
+        cli_error("payload too large for the self-test marker");
+        return false;
+    }
+    uint8_t *with = malloc(*len + OTK_APP_POLICY_RECORD_LEN);
+    if (with == NULL) {
+        cli_error("out of memory");
+        return false;
+    }
+    otk_app_policy_make_record(a->selftest, with);
+    if (*len > 0) {
+        memcpy(with + OTK_APP_POLICY_RECORD_LEN, *payload, *len);
+    }
+    free(*payload);
+    *payload = with;
+    *len += OTK_APP_POLICY_RECORD_LEN;
+    return true;
+}
+
 int cmd_image_make(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -262,6 +296,9 @@ int cmd_image_make(int argc, char **argv)
     rc = CLI_EXIT_FAIL;
     if (strcmp(a.payload_path, "-") != 0 &&
         !cli_read_file(a.payload_path, MAKE_MAX_PAYLOAD, &payload, &payload_len)) {
+        goto out;
+    }
+    if (a.selftest != OTK_SELFTEST_AUTO && !prepend_selftest_marker(&a, &payload, &payload_len)) {
         goto out;
     }
     for (size_t k = 0; k < a.n_extra; k++) {
@@ -297,9 +334,10 @@ int cmd_image_make(int argc, char **argv)
         goto out;
     }
     printf("Wrote %s: %s app image, %u segments, %zu bytes (project %.31s, version %.31s, "
-           "secure_version %u)\n",
+           "secure_version %u%s%s)\n",
            a.out_path, chip->display_name, image[1], need, a.app.project_name, a.app.version,
-           (unsigned)a.app.secure_version);
+           (unsigned)a.app.secure_version, a.selftest != OTK_SELFTEST_AUTO ? ", self-test " : "",
+           a.selftest != OTK_SELFTEST_AUTO ? otk_selftest_policy_name(a.selftest) : "");
     rc = CLI_EXIT_OK;
 out:
     free(payload);

@@ -7,5 +7,7 @@ int cmd_partition(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_flash(int argc, char **argv);
 int cmd_otadata(int argc, char **argv);
+int cmd_ota(int argc, char **argv);
+int cmd_device(int argc, char **argv);
 
 #endif

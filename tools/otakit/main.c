@@ -15,6 +15,8 @@ static const struct {
     {"image", cmd_image, "app and bootloader images: info, verify, make"},
     {"flash", cmd_flash, "whole flash image files: create, info"},
     {"otadata", cmd_otadata, "the boot selection record: show, switch, erase"},
+    {"ota", cmd_ota, "update a simulated device's flash as its running app would"},
+    {"device", cmd_device, "a simulated device: confirm, rollback, status, config"},
 };
 
 static void usage(FILE *out)
