@@ -12,16 +12,20 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
+# Builds log to <build dir>/build.log and stay quiet unless they fail; the recursive make
+# flags are dropped so the log is not full of "Entering directory" lines.
+QUIET_BUILD = env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS scripts/quiet-build.sh
+
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@$(QUIET_BUILD) $(BUILD) $(JOBS)
 
 # Sanitizer build with clang: ASan+UBSan on every test, and the fuzz harnesses as real
 # libFuzzer programs.
 asan:
 	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOTAKIT_SANITIZE=ON \
 	    -DOTAKIT_FUZZ=ON $(CMAKE_ARGS) >/dev/null
-	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@$(QUIET_BUILD) $(ASAN_BUILD) $(JOBS)
 
 demo: deps build
 	@scripts/demo.sh $(BUILD)

@@ -13,7 +13,9 @@ out="$build/demo"
 rm -rf "$out"; mkdir -p "$out"
 flash="$out/flash.bin"
 
-step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
+# Headings in bold on a terminal, plain in logs.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s== %s%s\n$ %s\n' "$bold" "$1" "$plain" "${*:2}"; "${@:2}"; }
 otadata() { printf -- '-- otadata now:\n'; "$otakit" otadata show "$flash" | sed 's/^/   /'; }
 
 # A payload standing in for the app's code: 64 KiB of deterministic bytes.
