@@ -5,7 +5,7 @@ ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build asan deps demo test test-main test-asan clean
+.PHONY: all build asan deps demo test test-main test-asan sweep clean
 
 all: build
 
@@ -42,6 +42,11 @@ test-main: build
 test: deps
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory test-main
+
+# Every power-loss scenario at every flash operation, every fault kind, and the long random
+# fault chains (the bounded part runs in `make test`).
+sweep: deps build
+	@$(BUILD)/otakit-sweep --full
 
 clean:
 	rm -rf $(BUILD)

@@ -15,6 +15,16 @@ declare -A need=(
   [clang]="the sanitizer build and the libFuzzer harnesses"
   [libclang-rt-14-dev]="clang's ASan/UBSan/libFuzzer runtimes"
   [python3]="CLI tests read --json output with Python's json module"
+  [openssl]="tests make a CA and server certificates"
+  [libcurl4-openssl-dev]="the http:// and https:// update sources (libcurl)"
+  [nginx]="the HTTP/HTTPS update tests run a real nginx on 127.0.0.1"
+  [protobuf-c-compiler]="the control-path messages (.proto compiled with protobuf-c)"
+  [libprotobuf-c-dev]="the control-path messages (protobuf-c runtime)"
+  [python3-protobuf]="the Python host client of the control path"
+  [libcjson-dev]="update-service manifests (cJSON, as ESP-IDF ships)"
+  [libmbedtls-dev]="the second crypto backend (mbedTLS), tested like the first"
+  [gcc-arm-none-eabi]="the Cortex-M4 cross build of the portable core"
+  [libnewlib-arm-none-eabi]="the C library of the Cortex-M4 cross build"
 )
 
 missing=()
