@@ -49,6 +49,10 @@ typedef struct {
     esp_err_t (*sync)(void *ctx);
     /* Release the backend. May be NULL. */
     void (*close)(void *ctx);
+    /* The stored bytes at addr as a read-only pointer valid until the next write or
+     * close, like esp_partition_mmap; lets reads skip a copy. May be NULL (no mapping: a
+     * chip behind SPI without a cache window, say). */
+    const uint8_t *(*map)(void *ctx, uint32_t addr, size_t len);
 } otk_flash_backend_t;
 
 typedef struct {
@@ -151,6 +155,10 @@ esp_err_t otk_flash_program(otk_flash_t *flash, uint32_t addr, const void *src, 
 esp_err_t otk_flash_erase(otk_flash_t *flash, uint32_t addr, size_t len);
 /* Host-side durability (msync for files); works while powered off. */
 esp_err_t otk_flash_sync(otk_flash_t *flash);
+/* Read without a copy where the backend can map its bytes: *out points at len bytes of
+ * flash, valid until the next program/erase. Same checks, statistics, timing and trace as
+ * otk_flash_read. ESP_ERR_NOT_SUPPORTED when the backend has no mapping (then read). */
+esp_err_t otk_flash_map(otk_flash_t *flash, uint32_t addr, size_t len, const uint8_t **out);
 
 /* Statistics and the virtual clock. Reset zeroes stats and elapsed_us; erase counts (wear)
  * and physical_ops (which armed faults count against) are kept. */

@@ -37,6 +37,13 @@ static esp_err_t file_write(void *ctx, uint32_t addr, const void *src, size_t le
     return ESP_OK;
 }
 
+static const uint8_t *file_view(void *ctx, uint32_t addr, size_t len)
+{
+    (void)len;
+    file_ctx_t *file = ctx;
+    return file->map + addr;
+}
+
 static esp_err_t file_sync(void *ctx)
 {
     file_ctx_t *file = ctx;
@@ -59,6 +66,7 @@ static const otk_flash_backend_t file_backend = {
     .write = file_write,
     .sync = file_sync,
     .close = file_close,
+    .map = file_view,
 };
 
 static esp_err_t open_error(const char *path, const char *what)

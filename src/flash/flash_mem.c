@@ -23,6 +23,13 @@ static esp_err_t mem_write(void *ctx, uint32_t addr, const void *src, size_t len
     return ESP_OK;
 }
 
+static const uint8_t *mem_map(void *ctx, uint32_t addr, size_t len)
+{
+    (void)len;
+    mem_ctx_t *mem = ctx;
+    return mem->bytes + addr;
+}
+
 static void mem_close(void *ctx)
 {
     mem_ctx_t *mem = ctx;
@@ -35,6 +42,7 @@ static const otk_flash_backend_t mem_backend = {
     .write = mem_write,
     .sync = NULL, /* nothing outlives the process */
     .close = mem_close,
+    .map = mem_map,
 };
 
 /* A memory device whose bytes are left for the caller to fill. */

@@ -735,7 +735,7 @@ static void test_init_over_user_backend(void **state)
     (void)state;
     static user_store_t store;
     memset(store.bytes, 0xFF, sizeof store.bytes);
-    const otk_flash_backend_t backend = {user_read, user_write, NULL, NULL};
+    const otk_flash_backend_t backend = {user_read, user_write, NULL, NULL, NULL};
     uint32_t counts[2] = {7, 0}; /* wear from an earlier life */
     otk_flash_t f;
     assert_int_equal(otk_flash_init(NULL, &backend, &store, sizeof store.bytes, counts),
@@ -756,6 +756,47 @@ static void test_init_over_user_backend(void **state)
     assert_int_equal(counts[0], 8);
     assert_int_equal(otk_flash_sector_erase_count(&f, 0), 8);
     assert_int_equal(otk_flash_sync(&f), ESP_OK); /* no sync hook: nothing to do */
+    const uint8_t *view = NULL;
+    assert_int_equal(otk_flash_map(&f, 0, 16, &view), ESP_ERR_NOT_SUPPORTED); /* no map hook */
+}
+
+/* otk_flash_map: the bytes without a copy, with the checks and accounting of a read. */
+static void test_map(void **state)
+{
+    (void)state;
+    for (int backend = 0; backend < 2; backend++) {
+        const char *dir = backend ? ts_make_temp_dir() : NULL;
+        char path[128];
+        otk_flash_t *f = NULL;
+        if (backend) {
+            snprintf(path, sizeof path, "%s/flash.bin", dir);
+            assert_int_equal(otk_flash_file_create(path, 4 * SECTOR, &f), ESP_OK);
+        } else {
+            assert_int_equal(otk_flash_mem_create(4 * SECTOR, &f), ESP_OK);
+        }
+        const uint8_t data[4] = {0x12, 0x34, 0x56, 0x78};
+        assert_int_equal(otk_flash_program(f, 0x1002, data, sizeof data), ESP_OK);
+        otk_flash_stats_reset(f);
+        const uint8_t *view = NULL;
+        assert_int_equal(otk_flash_map(f, 0x1000, 8, &view), ESP_OK);
+        const uint8_t want[8] = {0xFF, 0xFF, 0x12, 0x34, 0x56, 0x78, 0xFF, 0xFF};
+        assert_memory_equal(view, want, sizeof want);
+        assert_int_equal(f->stats.read_calls, 1);
+        assert_int_equal(f->stats.read_bytes, 8);
+        assert_true(f->elapsed_us > 0);
+        /* Range checks as a read. */
+        assert_int_equal(otk_flash_map(f, 4 * SECTOR - 4, 8, &view), ESP_ERR_INVALID_SIZE);
+        assert_int_equal(otk_flash_map(f, 4 * SECTOR + 1, 1, &view), ESP_ERR_INVALID_ARG);
+        assert_int_equal(otk_flash_map(f, 0, 1, NULL), ESP_ERR_INVALID_ARG);
+        /* No power, no view. */
+        otk_flash_arm_fault(f, 1, OTK_FLASH_FAULT_CUT_BEFORE, 1);
+        assert_int_equal(otk_flash_erase(f, 0, SECTOR), ESP_ERR_FLASH_OP_FAIL);
+        assert_int_equal(otk_flash_map(f, 0x1000, 8, &view), ESP_ERR_FLASH_OP_FAIL);
+        otk_flash_destroy(f);
+        if (dir != NULL) {
+            ts_cleanup_dir(dir);
+        }
+    }
 }
 
 static void test_file_persists(void **state)
@@ -939,6 +980,7 @@ int main(void)
         cmocka_unit_test(test_file_open_errors),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_refusals_are_logged),
+        cmocka_unit_test(test_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
