@@ -24,9 +24,33 @@ void ota_stream_reset(otk_device_t *dev, otk_ota_entry_t *e)
     otk_image_stream_init(&e->stream, &opts);
 }
 
+/* Feed the stream from flash without a copy where the flash can map its bytes (memory and
+ * file backends; a chip's cache window). False when it cannot: then read in chunks. The
+ * range lies inside the staging partition: it was just programmed there. */
+static bool catch_up_mapped(otk_ota_entry_t *e, uint32_t upto)
+{
+    const uint8_t *view;
+    esp_err_t err = otk_flash_map(e->staging->flash_chip, e->staging->address + e->stream_end,
+                                  upto - e->stream_end, &view);
+    if (err == ESP_ERR_NOT_SUPPORTED) {
+        return false;
+    }
+    if (err != ESP_OK) {
+        e->stream_ok = false;
+        return true;
+    }
+    otk_image_stream_feed(&e->stream, view, upto - e->stream_end, NULL);
+    e->stream_end = upto;
+    return true;
+}
+
 void ota_stream_catch_up(otk_ota_entry_t *e, uint32_t upto)
 {
     uint8_t chunk[OTA_IO_CHUNK];
+    if (e->stream_ok && e->stream_end < upto && !otk_image_stream_done(&e->stream) &&
+        e->stream.err == ESP_OK && catch_up_mapped(e, upto)) {
+        return;
+    }
     while (e->stream_ok && e->stream_end < upto && !otk_image_stream_done(&e->stream) &&
            e->stream.err == ESP_OK) {
         uint32_t n = upto - e->stream_end;
