@@ -102,12 +102,17 @@ int main(void)
              "full 2 MiB slot erased sector by sector at begin", len);
     bench_row("modelled device time, 1.5 MiB update", "s", ours_s, idf_s, idf_s / ours_s, 2.5,
               note);
-    /* The budget of one call: one 64 KiB block erase and the page programs of one chunk. */
-    double budget_ms = (flash->timing.block_erase_us +
-                        (CHUNK / OTK_FLASH_PAGE_SIZE) * flash->timing.page_program_us) / 1e3;
+    /* The budget of one call: one 64 KiB block erase, the page programs of one chunk and
+     * reading it back at the SPI rate. */
+    uint64_t read_us = ((uint64_t)CHUNK * 1000000u + flash->timing.read_bytes_per_sec - 1) /
+                       flash->timing.read_bytes_per_sec; /* rounded up, as the flash does */
+    double budget_ms = (double)(flash->timing.block_erase_us +
+                                (CHUNK / OTK_FLASH_PAGE_SIZE) * flash->timing.page_program_us +
+                                read_us) / 1e3;
     double longest_ms = (double)c.longest / 1e3;
     snprintf(note, sizeof note, "longest begin/write/end/set_boot call vs one block erase + "
-             "one chunk (%.1f ms); worst case 2 s block erase < 5 s watchdog", budget_ms);
+             "one chunk programmed and read back (%.1f ms); at the datasheet's worst case "
+             "(2 s block erase, 3 ms page) that is 2.05 s < a 5 s watchdog", budget_ms);
     bench_row("longest single call (modelled)", "ms", longest_ms, budget_ms,
               budget_ms / longest_ms, 1.0, note);
     otk_flash_destroy(flash);

@@ -66,6 +66,9 @@ typedef struct {
     bool resumption;                /* begun by esp_ota_resume */
     bool with_offset;               /* write_with_offset was used: bytes may be out of order */
     uint32_t wrote_size;            /* bytes written (a count, as in ESP-IDF) */
+    uint32_t erased_end;            /* OTA_WITH_SEQUENTIAL_WRITES: staging bytes
+                                       [0, erased_end) were erased (or written) by this
+                                       update; the lazy erase moves it on */
     uint32_t size_limit;            /* writes must stay below this: the declared image size
                                        rounded up to a sector, else the partition size */
     /* One-pass verification: bytes are fed to the verifier as they are read back from

@@ -212,6 +212,10 @@ esp_err_t otk_ota_resume(otk_device_t *dev, const esp_partition_t *partition, si
     e->resumption = true;
     e->need_erase = erase_size == (size_t)OTA_WITH_SEQUENTIAL_WRITES;
     e->wrote_size = (uint32_t)image_offset;
+    /* As ESP-IDF: the rest of the sector the interruption stopped in is taken as still
+     * erased from the first attempt; the lazy erase goes on from the next sector. */
+    e->erased_end = (uint32_t)((image_offset + OTK_FLASH_SECTOR_SIZE - 1) /
+                               OTK_FLASH_SECTOR_SIZE * OTK_FLASH_SECTOR_SIZE);
     e->size_limit = p->size;
     /* Read what was written before the interruption once now, so the rest of the update
      * is still verified in one pass. */

@@ -58,32 +58,38 @@ static esp_err_t check_first_chunk(const otk_ota_entry_t *e, const uint8_t *data
     }
 }
 
-/* OTA_WITH_SEQUENTIAL_WRITES: erase the sectors this write enters, exactly as ESP-IDF
- * does (spec §5.1): from wrote_size when it starts a sector, else from the next sector. */
+/* OTA_WITH_SEQUENTIAL_WRITES: erase ahead of a write that enters unerased space. ESP-IDF
+ * erases the 4 KiB sectors the write enters; we erase whole 64 KiB blocks where a whole
+ * aligned block lies in the partition (a block erase costs 150 ms where sixteen sector
+ * erases cost 720 ms on a W25Q128JV), sectors elsewhere. A 4 KiB write enters at most one
+ * new block, so no call erases more than one block: no watchdog trouble. The space erased
+ * ahead lies inside the slot being overwritten, which holds nothing of value. */
 static esp_err_t lazy_erase(otk_device_t *dev, otk_ota_entry_t *e, size_t size)
 {
     const esp_partition_t *p = e->staging;
-    uint64_t unit = p->erase_size != 0 ? p->erase_size : OTK_FLASH_SECTOR_SIZE;
-    uint64_t wrote = e->wrote_size;
-    uint64_t first = wrote / unit;
-    uint64_t last = (wrote + size - 1) / unit;
-    uint64_t from, len;
-    if (wrote % unit == 0) {
-        from = wrote;
-        len = (last - first + 1) * unit;
-    } else if (first != last) {
-        from = (first + 1) * unit;
-        len = (last - first) * unit;
-    } else {
+    uint64_t sector = p->erase_size != 0 ? p->erase_size : OTK_FLASH_SECTOR_SIZE;
+    uint64_t need = (uint64_t)e->wrote_size + size;
+    uint64_t from = e->erased_end;
+    if (need <= from) {
         return ESP_OK;
     }
-    if (from + len > p->size) { /* only when the partition size is not a whole unit */
-        OTK_LOGE(OTA_TAG, "write to '%s': erasing 0x%llx bytes at 0x%llx runs past the "
-                 "partition", p->label, (unsigned long long)len, (unsigned long long)from);
+    uint64_t to = from;
+    while (to < need) {
+        bool whole_block = (p->address + to) % OTK_FLASH_BLOCK_SIZE == 0 &&
+                           to + OTK_FLASH_BLOCK_SIZE <= p->size;
+        to += whole_block ? OTK_FLASH_BLOCK_SIZE : sector;
+    }
+    if (to > p->size) { /* only when the partition size is not a whole sector */
+        OTK_LOGE(OTA_TAG, "write to '%s': erasing up to 0x%llx runs past the partition "
+                 "(0x%x bytes)", p->label, (unsigned long long)to, (unsigned)p->size);
         return ESP_ERR_INVALID_SIZE;
     }
-    ota_forget_range(dev, p->address + (uint32_t)from, (uint32_t)len, e);
-    return otk_partition_erase_range(p, (size_t)from, (size_t)len);
+    ota_forget_range(dev, p->address + (uint32_t)from, (uint32_t)(to - from), e);
+    esp_err_t err = otk_partition_erase_range(p, (size_t)from, (size_t)(to - from));
+    if (err == ESP_OK) {
+        e->erased_end = (uint32_t)to;
+    }
+    return err;
 }
 
 static esp_err_t program(otk_device_t *dev, otk_ota_entry_t *e, uint32_t offset,
