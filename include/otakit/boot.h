@@ -12,9 +12,11 @@
  * Where the real bootloader resets (bad table, otadata too small, nothing bootable) this
  * returns an error instead; calling it again is the reset.
  *
- * No allocation and no global state: the working set (a partition table, one image
- * verification) lives on the stack, about 14 KiB; the result (about 7.5 KiB) is the
- * caller's. Each candidate image is read once; with
+ * No allocation and no global state. The working set (a partition table and one image
+ * verification, otk_boot_work_t) is the caller's with otk_boot_run_with, so the layer's own
+ * stack stays small (under 2 KiB on a Cortex-M4, docs/porting.md); otk_boot_run keeps it on
+ * its stack instead (about 8 KiB on a 64-bit host). The result (about 7.5 KiB with the
+ * diagnostic text) is the caller's too. Each candidate image is read once; with
  * anti-rollback the 256-byte app description of a slot is read once more beforehand (the
  * check comes before the load, as in ESP-IDF). */
 #ifndef OTAKIT_BOOT_H
@@ -31,6 +33,7 @@
 #include "otakit/flash.h"
 #include "otakit/image.h"
 #include "otakit/otadata.h"
+#include "otakit/partition.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -176,6 +179,15 @@ typedef struct {
     otk_boot_erase_t erases[OTK_BOOT_MAX_ERASES];
 } otk_boot_result_t;
 
+/* The boot's working memory, in caller storage (static on a microcontroller, part of
+ * otk_device_t on a simulated device): the table as the bootloader verifies it, and the
+ * image verification of the candidate being tried. Both are scratch: nothing in the result
+ * points into them, so they may be reused once the boot returns. */
+typedef struct {
+    otk_partition_table_t *table;
+    otk_image_stream_t *stream;
+} otk_boot_work_t;
+
 /* Rollback on, anti-rollback off, any chip, no revision check, eFuse 0 of 16 bits, no pins
  * held. */
 void otk_boot_config_init(otk_boot_config_t *config);
@@ -186,6 +198,11 @@ void otk_boot_config_init(otk_boot_config_t *config);
  * partition. The result is filled in either case. */
 esp_err_t otk_boot_run(otk_flash_t *flash, uint32_t table_offset, otk_boot_config_t *config,
                        otk_boot_result_t *result);
+/* The same with the working set in *work (both pointers set; else ESP_ERR_INVALID_ARG at
+ * stage ARGS). */
+esp_err_t otk_boot_run_with(otk_flash_t *flash, uint32_t table_offset,
+                            otk_boot_config_t *config, otk_boot_result_t *result,
+                            const otk_boot_work_t *work);
 
 /* "ota_0" .. "ota_15", "factory", "test", or "invalid". */
 const char *otk_boot_index_name(int index);

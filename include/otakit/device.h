@@ -8,7 +8,9 @@
  * in otk_device_config_t / efuse fields; the host side persists them (otakit/device_store.h)
  * so a device keeps its identity across power cycles.
  *
- * No allocation: an otk_device_t is plain data (about 21 KiB); put it where you like. */
+ * No allocation: an otk_device_t is plain data (about 23 KiB on a 64-bit host with the
+ * diagnostic text); put it where you like. Power-on keeps the boot layer's working set in
+ * it too, so booting a device needs little stack (docs/porting.md). */
 #ifndef OTAKIT_DEVICE_H
 #define OTAKIT_DEVICE_H
 
@@ -90,7 +92,9 @@ typedef struct otk_device {
     bool powered;
     uint32_t boot_count;
     otk_boot_result_t boot;         /* what the boot layer did */
-    otk_partition_table_t table;    /* the table as the app loads it */
+    otk_partition_table_t table;    /* the table as the app loads it (and, while the boot
+                                       layer runs, its working copy: otk_boot_work_t) */
+    otk_image_stream_t boot_stream; /* the boot layer's image verification (scratch) */
     const esp_partition_t *running; /* entry of `table`; NULL when the device did not boot */
 
     /* OTA engine state (reset at power-on: RAM does not survive a reset). */

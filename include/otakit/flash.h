@@ -43,7 +43,10 @@ extern "C" {
 typedef struct {
     /* Copy len bytes at addr (already bounds-checked) into dst. */
     esp_err_t (*read)(void *ctx, uint32_t addr, void *dst, size_t len);
-    /* Store len bytes at addr (already bounds-checked, already NOR-resolved). */
+    /* Store len bytes at addr (already bounds-checked, already NOR-resolved: every bit
+     * either stays or goes 1 -> 0, so on a NOR chip a plain program of src does it). Any
+     * address and length: a chip with a larger program unit must handle the partial units
+     * (docs/porting.md). */
     esp_err_t (*write)(void *ctx, uint32_t addr, const void *src, size_t len);
     /* Make stored bytes durable (file backend: msync). May be NULL. */
     esp_err_t (*sync)(void *ctx);
@@ -53,6 +56,11 @@ typedef struct {
      * close, like esp_partition_mmap; lets reads skip a copy. May be NULL (no mapping: a
      * chip behind SPI without a cache window, say). */
     const uint8_t *(*map)(void *ctx, uint32_t addr, size_t len);
+    /* Erase one unit so that it reads 0xFF: [addr, addr + len) is one 4 KiB sector or one
+     * 64 KiB block, aligned to its own size (already bounds-checked). For real NOR chips,
+     * whose erase is not a write of 0xFF. May be NULL: the emulator then stores 0xFF
+     * through write (memory and file backends). */
+    esp_err_t (*erase)(void *ctx, uint32_t addr, size_t len);
 } otk_flash_backend_t;
 
 typedef struct {

@@ -24,6 +24,7 @@
 #include "esp_app_format.h"
 #include "esp_bootloader_desc.h"
 #include "esp_err.h"
+#include "otakit/config.h"
 #include "otakit/crypto.h"
 #include "otakit/diag.h"
 #include "otakit/flash.h"
@@ -71,9 +72,11 @@ typedef struct {
     bool pad_mapped_tail;      /* ESP32 only: esptool pads a mapped segment so it ends at
                                   least 0x24 bytes past an MMU page boundary */
     uint8_t default_spi_speed; /* ESP-IDF's default flash frequency code for the chip */
+#if OTK_CONFIG_TOOLS /* display data (otakit/config.h) */
     const char *flash_freq_names[OTK_IMAGE_FLASH_FREQ_CODES]; /* NULL: not a valid code */
     const otk_image_mem_region_t *memory_map;
     uint8_t memory_map_len;
+#endif
 } otk_image_chip_t;
 
 size_t otk_image_chip_count(void);
@@ -224,6 +227,13 @@ esp_err_t otk_image_verify_buffer(const void *data, size_t len,
 esp_err_t otk_image_verify_flash(otk_flash_t *flash, uint32_t offset, uint32_t max_size,
                                  const otk_image_verify_opts_t *opts, otk_image_info_t *info,
                                  otk_diag_t *diag);
+/* The same with the verifier's state in caller storage (*stream, about 1.7 KiB with the
+ * diagnostic text) instead of on the stack: for small stacks (the boot layer). Flash is
+ * read OTK_CONFIG_IO_CHUNK bytes at a time into a buffer on the stack. */
+esp_err_t otk_image_verify_flash_with(otk_flash_t *flash, uint32_t offset, uint32_t max_size,
+                                      const otk_image_verify_opts_t *opts,
+                                      otk_image_info_t *info, otk_diag_t *diag,
+                                      otk_image_stream_t *stream);
 
 /* Chip revision rule of ESP-IDF (bootloader_common_check_chip_validity): ESP_OK or
  * ESP_ERR_IMAGE_INVALID with the reason. max is checked for apps only. */

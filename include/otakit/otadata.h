@@ -3,7 +3,9 @@
  * The otadata partition (exactly 0x2000 bytes) holds entry 0 at offset 0 and entry 1 at
  * offset 0x1000; each is a 32-byte esp_ota_select_entry_t at the start of its own sector,
  * and each sector is always rewritten whole: erase 4 KiB, then program 32 bytes. The CRC
- * covers only ota_seq, so state changes keep the CRC.
+ * covers only ota_seq, so state changes keep the CRC. The writes below put the same bytes
+ * there in a power-safe order (docs/power-loss.md): the old entry's CRC cleared, the
+ * erase, the entry without its CRC, the CRC; a cut leaves the old entry, none, or the new.
  *
  * The pure functions (crc, predicates, selection, seq arithmetic, planning a write) touch no
  * flash, so the bootloader, the OTA engine and the tools share one set of rules. */
@@ -83,10 +85,11 @@ esp_err_t otk_otadata_plan_select(const esp_ota_select_entry_t entries[2], uint3
 
 /* Read both entries. ESP_ERR_INVALID_SIZE if the partition is smaller than 0x2000. */
 esp_err_t otk_otadata_read(const esp_partition_t *part, esp_ota_select_entry_t entries[2]);
-/* Erase sector `sector` (0 or 1) and program the 32-byte entry at its start. */
+/* Erase sector `sector` (0 or 1) and program the 32-byte entry at its start (retiring the
+ * old entry first, CRC last: see above). */
 esp_err_t otk_otadata_write(const esp_partition_t *part, int sector,
                             const esp_ota_select_entry_t *entry);
-/* Erase one sector (the entry becomes empty). */
+/* Erase one sector (the entry becomes empty; retired first, see above). */
 esp_err_t otk_otadata_erase_sector(const esp_partition_t *part, int sector);
 /* Erase both sectors: back to the factory/default boot. */
 esp_err_t otk_otadata_erase(const esp_partition_t *part);

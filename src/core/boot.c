@@ -40,6 +40,16 @@ static bool config_ok(boot_ctx_t *ctx)
 esp_err_t otk_boot_run(otk_flash_t *flash, uint32_t table_offset, otk_boot_config_t *config,
                        otk_boot_result_t *result)
 {
+    otk_partition_table_t table;
+    otk_image_stream_t stream;
+    const otk_boot_work_t work = {&table, &stream};
+    return otk_boot_run_with(flash, table_offset, config, result, &work);
+}
+
+esp_err_t otk_boot_run_with(otk_flash_t *flash, uint32_t table_offset,
+                            otk_boot_config_t *config, otk_boot_result_t *result,
+                            const otk_boot_work_t *work)
+{
     if (result == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
@@ -52,10 +62,14 @@ esp_err_t otk_boot_run(otk_flash_t *flash, uint32_t table_offset, otk_boot_confi
     ctx.flash = flash;
     ctx.config = config;
     ctx.result = result;
-    if (flash == NULL || config == NULL) {
-        boot_fail(&ctx, OTK_BOOT_STAGE_ARGS, ESP_ERR_INVALID_ARG, "no flash or no config");
+    if (flash == NULL || config == NULL || work == NULL || work->table == NULL ||
+        work->stream == NULL) {
+        boot_fail(&ctx, OTK_BOOT_STAGE_ARGS, ESP_ERR_INVALID_ARG,
+                  "no flash, no config or no working storage");
         return result->err;
     }
+    ctx.table = work->table;
+    ctx.stream = work->stream;
     if (!config_ok(&ctx)) {
         return result->err;
     }

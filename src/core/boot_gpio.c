@@ -1,6 +1,5 @@
 /* The bootloader's GPIO overrides (spec §4.1 step 7, selected_boot_partition in
  * bootloader_start.c). A host has no pins: the config says whether each was held. */
-#include <stdio.h>
 #include <string.h>
 
 #include "boot_internal.h"
@@ -35,7 +34,7 @@ static bool label_listed(const char *list, const char *label)
 static void prefix_why(otk_boot_result_t *r, const char *prefix)
 {
     size_t plen = strlen(prefix);
-    size_t wlen = strlen(r->why); /* always NUL-terminated: written by snprintf */
+    size_t wlen = strlen(r->why); /* always NUL-terminated: written by otk_diag_format */
     if (plen >= sizeof r->why) {
         return;
     }
@@ -52,7 +51,7 @@ static void record_erase(boot_ctx_t *ctx, const esp_partition_t *p, esp_err_t er
     otk_boot_result_t *r = ctx->result;
     if (r->erase_total < OTK_BOOT_MAX_ERASES) {
         otk_boot_erase_t *e = &r->erases[r->erase_total];
-        snprintf(e->label, sizeof e->label, "%s", p->label);
+        otk_text_copy(e->label, sizeof e->label, p->label);
         e->address = p->address;
         e->size = p->size;
         e->err = err;
@@ -66,8 +65,8 @@ static void erase_data_partitions(boot_ctx_t *ctx)
 {
     const otk_boot_config_t *c = ctx->config;
     bool all_ok = true;
-    for (size_t i = 0; i < ctx->table.count; i++) {
-        const esp_partition_t *p = &ctx->table.parts[i];
+    for (size_t i = 0; i < ctx->table->count; i++) {
+        const esp_partition_t *p = &ctx->table->parts[i];
         if (p->type != ESP_PARTITION_TYPE_DATA) {
             continue;
         }
@@ -117,7 +116,7 @@ int boot_apply_pins(boot_ctx_t *ctx, int index)
                       "test-app pin held but the table has no test partition");
             return OTK_BOOT_INDEX_INVALID;
         }
-        snprintf(ctx->result->why, sizeof ctx->result->why, "test-app pin held: test");
+        otk_diag_format(ctx->result->why, sizeof ctx->result->why, "test-app pin held: test");
         return OTK_BOOT_INDEX_TEST;
     }
     return index;

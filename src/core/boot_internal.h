@@ -28,7 +28,9 @@ typedef struct {
     otk_flash_t *flash;
     otk_boot_config_t *config;
     otk_boot_result_t *result;
-    otk_partition_table_t table;
+    /* Caller storage (otk_boot_work_t): big, so never on this layer's stack. */
+    otk_partition_table_t *table;
+    otk_image_stream_t *stream;
     /* What the bootloader's load_partition_table records (bootloader_state_t). */
     const esp_partition_t *otadata;
     const esp_partition_t *factory;
@@ -66,8 +68,16 @@ void boot_record_refusal(boot_ctx_t *ctx, int index, esp_err_t err, const char *
 /* Erase + program one otadata sector and record it. Returns the write's error. */
 esp_err_t boot_write_otadata(boot_ctx_t *ctx, otk_boot_write_kind_t kind, int sector,
                              const esp_ota_select_entry_t *entry);
+/* The failure's stage and code, with an empty message. */
+void boot_fail_code(boot_ctx_t *ctx, otk_boot_stage_t stage, esp_err_t err);
+#if OTK_CONFIG_DIAG_TEXT
 void boot_fail(boot_ctx_t *ctx, otk_boot_stage_t stage, esp_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+#else
+/* Without diagnostic text (otakit/config.h) the message and its format compile out. */
+#define boot_fail(ctx, stage, err, ...)                                                     \
+    (OTK_UNEVALUATED(__VA_ARGS__), boot_fail_code(ctx, stage, err))
+#endif
 /* A failed flash operation with the device powered off is a power cut: nothing after it
  * can succeed, so the boot stops there instead of refusing every later candidate. */
 bool boot_power_lost(const boot_ctx_t *ctx);

@@ -90,7 +90,8 @@ static try_outcome_t try_candidate(boot_ctx_t *ctx, int index, bool selected)
     verify_opts(ctx, &opts);
     otk_image_info_t *info = &ctx->result->image;
     memset(info, 0, sizeof *info);
-    err = otk_image_verify_flash(ctx->flash, p->address, p->size, &opts, info, &why);
+    err = otk_image_verify_flash_with(ctx->flash, p->address, p->size, &opts, info, &why,
+                                      ctx->stream);
     log_segments(p, info);
     if (err != ESP_OK) {
         OTK_LOGE(BOOT_IMAGE_TAG, "%s", why.msg);

@@ -1,6 +1,5 @@
 /* Filling the boot result: refusals, otadata writes, the failure, and names for logs. */
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "boot_internal.h"
@@ -19,10 +18,10 @@ void boot_record_refusal(boot_ctx_t *ctx, int index, esp_err_t err, const char *
     f->err = err;
     const esp_partition_t *p = boot_index_partition(ctx, index);
     if (p != NULL) {
-        snprintf(f->label, sizeof f->label, "%s", p->label);
+        otk_text_copy(f->label, sizeof f->label, p->label);
         f->address = p->address;
     }
-    snprintf(f->reason, sizeof f->reason, "%s", reason);
+    otk_text_copy(f->reason, sizeof f->reason, reason);
 }
 
 esp_err_t boot_write_otadata(boot_ctx_t *ctx, otk_boot_write_kind_t kind, int sector,
@@ -45,16 +44,24 @@ esp_err_t boot_write_otadata(boot_ctx_t *ctx, otk_boot_write_kind_t kind, int se
     return err;
 }
 
-void boot_fail(boot_ctx_t *ctx, otk_boot_stage_t stage, esp_err_t err, const char *fmt, ...)
+void boot_fail_code(boot_ctx_t *ctx, otk_boot_stage_t stage, esp_err_t err)
 {
     otk_boot_result_t *r = ctx->result;
     r->err = err;
     r->stage = stage;
+    otk_diag_clear(&r->diag);
+}
+
+#if OTK_CONFIG_DIAG_TEXT
+void boot_fail(boot_ctx_t *ctx, otk_boot_stage_t stage, esp_err_t err, const char *fmt, ...)
+{
+    boot_fail_code(ctx, stage, err);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->diag.msg, sizeof r->diag.msg, fmt, ap);
+    otk_diag_vformat(ctx->result->diag.msg, sizeof ctx->result->diag.msg, fmt, ap);
     va_end(ap);
 }
+#endif
 
 bool boot_power_lost(const boot_ctx_t *ctx)
 {

@@ -3,22 +3,27 @@
  * anti-rollback), and mark a NEW selection PENDING_VERIFY. Nothing here reads an image
  * except the app descriptions anti-rollback needs. */
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "boot_internal.h"
 
 #include "otakit/log.h"
 
+#if OTK_CONFIG_DIAG_TEXT
 static void set_why(boot_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void set_why(boot_ctx_t *ctx, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ctx->result->why, sizeof ctx->result->why, fmt, ap);
+    otk_diag_vformat(ctx->result->why, sizeof ctx->result->why, fmt, ap);
     va_end(ap);
 }
+#else
+/* Without diagnostic text (otakit/config.h) the reason and its format compile out. */
+#define set_why(ctx, ...)                                                                   \
+    (OTK_UNEVALUATED(__VA_ARGS__), otk_diag_empty((ctx)->result->why, sizeof(ctx)->result->why))
+#endif
 
 /* Append s to the string in buf (cap bytes), cutting it to fit. */
 static void append(char *buf, size_t cap, const char *s)
@@ -168,16 +173,16 @@ static int select_anti_rollback(boot_ctx_t *ctx, esp_ota_select_entry_t e[2])
         OTK_LOGW(BOOT_TAG, "OTA slot %d (otadata[%d], seq %u) will not be selected: %s", slot, i,
                  (unsigned)e[i].ota_seq, why.msg);
         char head[48];
-        snprintf(head, sizeof head, "; seq %u (%s) refused: ", (unsigned)e[i].ota_seq,
-                 otk_boot_index_name(slot));
+        otk_diag_format(head, sizeof head, "; seq %u (%s) refused: ",
+                        (unsigned)e[i].ota_seq, otk_boot_index_name(slot));
         append(refused, sizeof refused, head);
         append(refused, sizeof refused, why.msg);
     }
     int active = otk_otadata_select(e, flagged, true);
     if (active == OTK_OTADATA_NONE) {
         char what[2 * OTK_DIAG_MAX]; /* room for the notes; the reason is cut to fit */
-        snprintf(what, sizeof what, "no otadata entry is valid and passes anti-rollback%s",
-                 refused);
+        otk_diag_format(what, sizeof what,
+                        "no otadata entry is valid and passes anti-rollback%s", refused);
         return no_selection(ctx, what);
     }
     uint32_t slot = otk_otadata_slot_of_seq(e[active].ota_seq, n);

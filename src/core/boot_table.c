@@ -58,7 +58,7 @@ esp_err_t boot_table_load(boot_ctx_t *ctx, uint32_t table_offset)
     otk_diag_t why;
     otk_diag_clear(&why);
     esp_err_t err = otk_partition_table_load(ctx->flash, table_offset,
-                                             OTK_PARTITION_RULES_BOOTLOADER, &ctx->table, &why);
+                                             OTK_PARTITION_RULES_BOOTLOADER, ctx->table, &why);
     if (err != ESP_OK) {
         if (boot_power_lost(ctx)) {
             err = ESP_ERR_FLASH_OP_FAIL;
@@ -69,15 +69,15 @@ esp_err_t boot_table_load(boot_ctx_t *ctx, uint32_t table_offset)
                   (unsigned)table_offset, why.msg);
         return err;
     }
-    log_table(&ctx->table);
+    log_table(ctx->table);
     /* Duplicates resolve to the first entry, as on the app side (otadata_table.c); the
      * bootloader would keep the last. gen_esp32part tables have none. */
-    ctx->otadata = otk_otadata_find_partition(&ctx->table);
-    ctx->factory = otk_partition_find_first(&ctx->table, ESP_PARTITION_TYPE_APP,
+    ctx->otadata = otk_otadata_find_partition(ctx->table);
+    ctx->factory = otk_partition_find_first(ctx->table, ESP_PARTITION_TYPE_APP,
                                             ESP_PARTITION_SUBTYPE_APP_FACTORY, NULL);
-    ctx->test = otk_partition_find_first(&ctx->table, ESP_PARTITION_TYPE_APP,
+    ctx->test = otk_partition_find_first(ctx->table, ESP_PARTITION_TYPE_APP,
                                          ESP_PARTITION_SUBTYPE_APP_TEST, NULL);
-    ctx->app_count = otk_otadata_boot_slot_count(&ctx->table);
+    ctx->app_count = otk_otadata_boot_slot_count(ctx->table);
     return ESP_OK;
 }
 
@@ -92,5 +92,5 @@ const esp_partition_t *boot_index_partition(const boot_ctx_t *ctx, int index)
     if (index < 0) {
         return NULL;
     }
-    return otk_otadata_slot_partition(&ctx->table, (uint32_t)index);
+    return otk_otadata_slot_partition(ctx->table, (uint32_t)index);
 }

@@ -126,7 +126,13 @@ esp_err_t otk_device_power_on(otk_device_t *dev)
 
     otk_boot_config_t bc;
     otk_device_boot_config(dev, &bc);
-    esp_err_t err = otk_boot_run(dev->flash, dev->config.table_offset, &bc, &dev->boot);
+    /* The boot's working set lives in the device, so power-on needs little stack: the table
+     * is the one the app loads right after (loaded again below, with the app's rules). */
+    const otk_boot_work_t work = {&dev->table, &dev->boot_stream};
+    esp_err_t err = otk_boot_run_with(dev->flash, dev->config.table_offset, &bc, &dev->boot,
+                                      &work);
+    /* Scratch no more: a device that did not boot has no table. */
+    memset(&dev->table, 0, sizeof dev->table);
     /* The boot may have burned eFuse bits, even when it then found nothing to run. */
     dev->efuse_secure_version = bc.secure_version_efuse;
     dev->ota_ops_mark = dev->flash->physical_ops;

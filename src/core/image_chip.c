@@ -23,6 +23,7 @@
 
 #define N_REGIONS(a) ((uint8_t)(sizeof(a) / sizeof((a)[0])))
 
+#if OTK_CONFIG_TOOLS
 static const otk_image_mem_region_t map_esp32[] = {
     {0x00000000, 0x00010000, "PADDING"},  {0x3F400000, 0x3F800000, "DROM"},
     {0x3F800000, 0x3FC00000, "EXTRAM_DATA"}, {0x3FF80000, 0x3FF82000, "RTC_DRAM"},
@@ -95,47 +96,57 @@ static const otk_image_mem_region_t map_esp32c5[] = {
     {0x50000000, 0x50004000, "RTC_IRAM"}, {0x50000000, 0x50004000, "RTC_DRAM"},
     {0x600FE000, 0x60100000, "MEM_INTERNAL2"},
 };
+#endif
+
+/* The display data of a chip, or none of it (OTK_CONFIG_TOOLS): a flash-frequency name
+ * table, and a memory map with its length. */
+#if OTK_CONFIG_TOOLS
+#define MAP(map) , map, N_REGIONS(map)
+#define FREQS(...) , __VA_ARGS__
+#else
+#define MAP(map)
+#define FREQS(...)
+#endif
 
 /* esptool ESP32ROM.FLASH_FREQUENCY, inherited by most chips. */
 #define FREQS_80M \
-    {[FREQ_CODE_DIV1] = "80m", [FREQ_CODE_DIV2] = "40m", [FREQ_CODE_DIV3] = "26m", \
-     [FREQ_CODE_DIV4] = "20m"}
+    FREQS({[FREQ_CODE_DIV1] = "80m", [FREQ_CODE_DIV2] = "40m", [FREQ_CODE_DIV3] = "26m", \
+           [FREQ_CODE_DIV4] = "20m"})
 
 /* Default entry addresses: with no ELF there is no call_start_cpu0 address, so the builder
  * points the entry at the start of the chip's IRAM (esptool's "IRAM" region). */
 static const otk_image_chip_t chips[] = {
     {"esp32", "ESP32", ESP_CHIP_ID_ESP32, 0x400D0000, 0x40400000, 0x3F400000, 0x3F800000,
-     0x40080000, 0x1000, MMU_PAGE_LOG2_FIXED, true, FREQ_CODE_DIV2, FREQS_80M, map_esp32,
-     N_REGIONS(map_esp32)},
+     0x40080000, 0x1000, MMU_PAGE_LOG2_FIXED, true, FREQ_CODE_DIV2 FREQS_80M MAP(map_esp32)},
     {"esp32s2", "ESP32-S2", ESP_CHIP_ID_ESP32S2, 0x40080000, 0x40B80000, 0x3F000000,
-     0x3F3F0000, 0x40020000, 0x1000, MMU_PAGE_LOG2_FIXED, false, FREQ_CODE_DIV1, FREQS_80M,
-     map_esp32s2, N_REGIONS(map_esp32s2)},
+     0x3F3F0000, 0x40020000, 0x1000, MMU_PAGE_LOG2_FIXED, false, FREQ_CODE_DIV1 FREQS_80M
+     MAP(map_esp32s2)},
     {"esp32c3", "ESP32-C3", ESP_CHIP_ID_ESP32C3, 0x42000000, 0x42800000, 0x3C000000,
-     0x3C800000, 0x4037C000, 0x0, MMU_PAGE_LOG2_FIXED, false, FREQ_CODE_DIV1, FREQS_80M,
-     map_esp32c3, N_REGIONS(map_esp32c3)},
+     0x3C800000, 0x4037C000, 0x0, MMU_PAGE_LOG2_FIXED, false, FREQ_CODE_DIV1 FREQS_80M
+     MAP(map_esp32c3)},
     {"esp32s3", "ESP32-S3", ESP_CHIP_ID_ESP32S3, 0x42000000, 0x44000000, 0x3C000000,
-     0x3E000000, 0x40370000, 0x0, MMU_PAGE_LOG2_FIXED, false, FREQ_CODE_DIV1, FREQS_80M,
-     map_esp32s3, N_REGIONS(map_esp32s3)},
+     0x3E000000, 0x40370000, 0x0, MMU_PAGE_LOG2_FIXED, false, FREQ_CODE_DIV1 FREQS_80M
+     MAP(map_esp32s3)},
     {"esp32c2", "ESP32-C2", ESP_CHIP_ID_ESP32C2, 0x42000000, 0x42400000, 0x3C000000,
-     0x3C400000, 0x4037C000, 0x0, MMU_PAGE_LOG2_C2, false, FREQ_CODE_DIV1,
-     {[FREQ_CODE_DIV1] = "60m", [FREQ_CODE_DIV2] = "30m", [FREQ_CODE_DIV3] = "20m",
-      [FREQ_CODE_DIV4] = "15m"},
-     map_esp32c2, N_REGIONS(map_esp32c2)},
+     0x3C400000, 0x4037C000, 0x0, MMU_PAGE_LOG2_C2, false, FREQ_CODE_DIV1
+     FREQS({[FREQ_CODE_DIV1] = "60m", [FREQ_CODE_DIV2] = "30m", [FREQ_CODE_DIV3] = "20m",
+            [FREQ_CODE_DIV4] = "15m"})
+     MAP(map_esp32c2)},
     {"esp32c6", "ESP32-C6", ESP_CHIP_ID_ESP32C6, 0x42000000, 0x42800000, 0x42800000,
-     0x43000000, 0x40800000, 0x0, MMU_PAGE_LOG2_C6, false, FREQ_CODE_DIV1, FREQS_80M,
-     map_esp32c6, N_REGIONS(map_esp32c6)},
+     0x43000000, 0x40800000, 0x0, MMU_PAGE_LOG2_C6, false, FREQ_CODE_DIV1 FREQS_80M
+     MAP(map_esp32c6)},
     {"esp32h2", "ESP32-H2", ESP_CHIP_ID_ESP32H2, 0x42000000, 0x42800000, 0x42800000,
-     0x43000000, 0x40800000, 0x0, MMU_PAGE_LOG2_C6, false, FREQ_CODE_DIV1,
-     {[FREQ_CODE_DIV1] = "48m", [FREQ_CODE_DIV2] = "24m", [FREQ_CODE_DIV3] = "16m",
-      [FREQ_CODE_DIV4] = "12m"},
-     map_esp32c6, N_REGIONS(map_esp32c6)},
+     0x43000000, 0x40800000, 0x0, MMU_PAGE_LOG2_C6, false, FREQ_CODE_DIV1
+     FREQS({[FREQ_CODE_DIV1] = "48m", [FREQ_CODE_DIV2] = "24m", [FREQ_CODE_DIV3] = "16m",
+            [FREQ_CODE_DIV4] = "12m"})
+     MAP(map_esp32c6)},
     {"esp32p4", "ESP32-P4", ESP_CHIP_ID_ESP32P4, 0x40000000, 0x4C000000, 0x40000000,
-     0x4C000000, 0x4FF00000, 0x2000, MMU_PAGE_LOG2_FIXED, false, FREQ_CODE_DIV1, FREQS_80M,
-     map_esp32p4, N_REGIONS(map_esp32p4)},
+     0x4C000000, 0x4FF00000, 0x2000, MMU_PAGE_LOG2_FIXED, false, FREQ_CODE_DIV1 FREQS_80M
+     MAP(map_esp32p4)},
     {"esp32c5", "ESP32-C5", ESP_CHIP_ID_ESP32C5, 0x42000000, 0x44000000, 0x42000000,
-     0x44000000, 0x40800000, 0x2000, MMU_PAGE_LOG2_C6, false, FREQ_CODE_DIV1,
-     {[FREQ_CODE_DIV1] = "80m", [FREQ_CODE_DIV2] = "40m", [FREQ_CODE_DIV4] = "20m"},
-     map_esp32c5, N_REGIONS(map_esp32c5)},
+     0x44000000, 0x40800000, 0x2000, MMU_PAGE_LOG2_C6, false, FREQ_CODE_DIV1
+     FREQS({[FREQ_CODE_DIV1] = "80m", [FREQ_CODE_DIV2] = "40m", [FREQ_CODE_DIV4] = "20m"})
+     MAP(map_esp32c5)},
 };
 
 #define N_CHIPS (sizeof chips / sizeof chips[0])
@@ -238,6 +249,9 @@ size_t otk_image_chip_memory_types(const otk_image_chip_t *chip, uint32_t addr, 
     if (chip == NULL) {
         return 0;
     }
+#if !OTK_CONFIG_TOOLS
+    (void)addr; /* no memory maps in this build: no type to name */
+#else
     for (uint8_t i = 0; i < chip->memory_map_len; i++) {
         const otk_image_mem_region_t *r = &chip->memory_map[i];
         if (addr < r->start || addr >= r->end) {
@@ -254,5 +268,6 @@ size_t otk_image_chip_memory_types(const otk_image_chip_t *chip, uint32_t addr, 
             out[len] = '\0';
         }
     }
+#endif
     return len;
 }

@@ -104,7 +104,11 @@ const char *otk_image_flash_freq_name(const otk_image_chip_t *chip, uint8_t spi_
     if (chip == NULL || spi_speed >= OTK_IMAGE_FLASH_FREQ_CODES) {
         return NULL;
     }
+#if OTK_CONFIG_TOOLS
     return chip->flash_freq_names[spi_speed];
+#else
+    return NULL; /* display data left out (otakit/config.h) */
+#endif
 }
 
 static bool equal_nocase(const char *a, const char *b)
@@ -144,11 +148,17 @@ bool otk_image_parse_flash_size(const char *text, uint8_t *spi_size)
 bool otk_image_parse_flash_freq(const otk_image_chip_t *chip, const char *text,
                                 uint8_t *spi_speed)
 {
+#if OTK_CONFIG_TOOLS
     for (uint8_t i = 0; chip != NULL && text != NULL && i < OTK_IMAGE_FLASH_FREQ_CODES; i++) {
         if (chip->flash_freq_names[i] != NULL && equal_nocase(text, chip->flash_freq_names[i])) {
             *spi_speed = i;
             return true;
         }
     }
+#else
+    (void)chip;
+    (void)text;
+    (void)spi_speed;
+#endif
     return false;
 }

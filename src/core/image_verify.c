@@ -4,9 +4,9 @@
 
 #include "image_internal.h"
 
-/* Flash is read in sector-sized pieces: small enough for the stack, large enough that the
- * read calls are few. */
-#define VERIFY_READ_CHUNK OTK_FLASH_SECTOR_SIZE
+/* Flash is read in pieces of the core's I/O chunk (a sector on a host): small enough for
+ * the stack, large enough that the read calls are few. */
+#define VERIFY_READ_CHUNK OTK_CONFIG_IO_CHUNK
 
 esp_err_t otk_image_verify_buffer(const void *data, size_t len,
                                   const otk_image_verify_opts_t *opts, otk_image_info_t *info,
@@ -27,8 +27,17 @@ esp_err_t otk_image_verify_flash(otk_flash_t *flash, uint32_t offset, uint32_t m
                                  const otk_image_verify_opts_t *opts, otk_image_info_t *info,
                                  otk_diag_t *diag)
 {
-    if (flash == NULL) {
-        otk_diag_set(diag, "image verify: no flash device");
+    otk_image_stream_t s;
+    return otk_image_verify_flash_with(flash, offset, max_size, opts, info, diag, &s);
+}
+
+esp_err_t otk_image_verify_flash_with(otk_flash_t *flash, uint32_t offset, uint32_t max_size,
+                                      const otk_image_verify_opts_t *opts,
+                                      otk_image_info_t *info, otk_diag_t *diag,
+                                      otk_image_stream_t *stream)
+{
+    if (flash == NULL || stream == NULL) {
+        otk_diag_set(diag, "image verify: no flash device or no verifier storage");
         return ESP_ERR_INVALID_ARG;
     }
     if (max_size == 0 || max_size > OTK_IMAGE_MAX_PARTITION_SIZE) {
@@ -46,14 +55,14 @@ esp_err_t otk_image_verify_flash(otk_flash_t *flash, uint32_t offset, uint32_t m
     o.max_size = max_size;
     o.flash_offset = offset;
 
-    otk_image_stream_t s;
-    otk_image_stream_init(&s, &o);
+    otk_image_stream_t *s = stream;
+    otk_image_stream_init(s, &o);
     uint8_t chunk[VERIFY_READ_CHUNK];
     uint32_t flash_size = otk_flash_size(flash);
     uint32_t pos = 0;
     /* Stop at the end of the image or at its first problem: nothing after either changes
      * the verdict, and a boot should not read more flash than it must. */
-    while (!otk_image_stream_done(&s) && pos < max_size && offset <= flash_size &&
+    while (!otk_image_stream_done(s) && pos < max_size && offset <= flash_size &&
            pos < flash_size - offset) {
         uint32_t n = max_size - pos;
         if (n > VERIFY_READ_CHUNK) {
@@ -67,19 +76,19 @@ esp_err_t otk_image_verify_flash(otk_flash_t *flash, uint32_t offset, uint32_t m
             otk_diag_set(diag, "image at 0x%x: flash read of 0x%x bytes at 0x%x failed: %s",
                          (unsigned)offset, (unsigned)n, (unsigned)(offset + pos),
                          esp_err_to_name(err));
-            otk_image_stream_finish(&s, info, NULL);
+            otk_image_stream_finish(s, info, NULL);
             if (info != NULL) {
                 info->verdict = err;
             }
             return err;
         }
-        if (otk_image_stream_feed(&s, chunk, n, NULL) != ESP_OK) {
+        if (otk_image_stream_feed(s, chunk, n, NULL) != ESP_OK) {
             break;
         }
         pos += n;
     }
     otk_diag_t why;
-    esp_err_t err = otk_image_stream_finish(&s, info, &why);
+    esp_err_t err = otk_image_stream_finish(s, info, &why);
     if (err != ESP_OK) {
         otk_diag_set(diag, "image at 0x%x: %s", (unsigned)offset, why.msg);
     }

@@ -38,7 +38,9 @@ static esp_err_t verify_image(otk_device_t *dev, otk_ota_entry_t *e, otk_image_i
             bool app = ota_check_of(e->final) == OTA_CHECK_APP;
             otk_image_verify_opts_t opts;
             ota_verify_opts(dev, app ? OTK_IMAGE_APP : OTK_IMAGE_BOOTLOADER, &opts);
-            err = otk_image_verify_flash(dev->flash, s->address, s->size, &opts, info, &why);
+            /* The boot layer's verifier storage is free outside a boot: off the stack. */
+            err = otk_image_verify_flash_with(dev->flash, s->address, s->size, &opts, info,
+                                              &why, &dev->boot_stream);
         }
     }
     if (err != ESP_OK) {

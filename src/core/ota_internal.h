@@ -10,9 +10,9 @@
 
 #define OTA_TAG "esp_ota_ops" /* ESP-IDF's log tag for this component */
 
-/* Flash is read back and copied in sector-sized pieces: small enough for the stack, large
- * enough that the read calls stay few. */
-#define OTA_IO_CHUNK OTK_FLASH_SECTOR_SIZE
+/* Flash is read back and copied in pieces of the core's I/O chunk (a sector on a host):
+ * small enough for the stack, large enough that the read calls stay few. */
+#define OTA_IO_CHUNK OTK_CONFIG_IO_CHUNK
 
 /* The check esp_ota_end applies, chosen by the final partition's type. */
 typedef enum {

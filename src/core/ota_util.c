@@ -77,7 +77,10 @@ esp_err_t ota_verify_app(otk_device_t *dev, const esp_partition_t *p, otk_image_
     ota_verify_opts(dev, OTK_IMAGE_APP, &opts);
     otk_diag_t why;
     otk_diag_clear(&why);
-    esp_err_t err = otk_image_verify_flash(dev->flash, p->address, p->size, &opts, info, &why);
+    /* The boot layer's verifier storage is free whenever the boot is not running: the
+     * verification's state stays off the stack. */
+    esp_err_t err = otk_image_verify_flash_with(dev->flash, p->address, p->size, &opts, info,
+                                                &why, &dev->boot_stream);
     if (err != ESP_OK && !quiet) {
         OTK_LOGE(OTA_TAG, "image in '%s' at 0x%x does not verify: %s", p->label,
                  (unsigned)p->address, why.msg);

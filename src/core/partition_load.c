@@ -20,6 +20,37 @@ static esp_err_t check_offset(const otk_flash_t *flash, uint32_t table_offset, o
     return ESP_OK;
 }
 
+/* A flash without a mapping: the sector is read into a buffer on the stack (unless the
+ * build leaves that out, OTK_CONFIG_TABLE_READ_BUFFER). */
+static esp_err_t load_copy(otk_flash_t *flash, uint32_t table_offset,
+                           otk_partition_rules_t rules, otk_partition_table_t *table,
+                           otk_diag_t *diag)
+{
+#if !OTK_CONFIG_TABLE_READ_BUFFER
+    (void)flash;
+    (void)rules;
+    (void)table;
+    otk_diag_set(diag, "the table at 0x%x: this flash cannot be mapped and this build reads "
+                 "the table only through a mapping", (unsigned)table_offset);
+    return ESP_ERR_NOT_SUPPORTED;
+#else
+    uint8_t sector[OTK_PARTITION_SECTOR_SIZE];
+    esp_err_t err = otk_flash_read(flash, table_offset, sector, sizeof sector);
+    if (err != ESP_OK) {
+        otk_diag_set(diag, "reading the table at 0x%x: %s", (unsigned)table_offset,
+                     esp_err_to_name(err));
+        return err;
+    }
+    err = otk_partition_table_parse(sector, sizeof sector, rules, otk_flash_size(flash), table,
+                                    diag);
+    table->table_offset = table_offset;
+    if (err == ESP_OK) {
+        otk_partition_table_set_flash(table, flash);
+    }
+    return err;
+#endif
+}
+
 esp_err_t otk_partition_table_load(otk_flash_t *flash, uint32_t table_offset,
                                    otk_partition_rules_t rules, otk_partition_table_t *table,
                                    otk_diag_t *diag)
@@ -33,16 +64,21 @@ esp_err_t otk_partition_table_load(otk_flash_t *flash, uint32_t table_offset,
     if (err != ESP_OK) {
         return err;
     }
-    /* ESP-IDF maps the whole sector; the app-side loader may read all of it. */
-    uint8_t sector[OTK_PARTITION_SECTOR_SIZE];
-    err = otk_flash_read(flash, table_offset, sector, sizeof sector);
+    /* ESP-IDF maps the whole sector; the app-side loader may read all of it. Mapped where
+     * the flash can (no copy, and no 4 KiB on the stack: the boot path's budget is 2 KiB
+     * on a microcontroller); read into a buffer otherwise. Same checks and statistics. */
+    const uint8_t *sector = NULL;
+    err = otk_flash_map(flash, table_offset, OTK_PARTITION_SECTOR_SIZE, &sector);
+    if (err == ESP_ERR_NOT_SUPPORTED) {
+        return load_copy(flash, table_offset, rules, table, diag);
+    }
     if (err != ESP_OK) {
         otk_diag_set(diag, "reading the table at 0x%x: %s", (unsigned)table_offset,
                      esp_err_to_name(err));
         return err;
     }
-    err = otk_partition_table_parse(sector, sizeof sector, rules, otk_flash_size(flash), table,
-                                    diag);
+    err = otk_partition_table_parse(sector, OTK_PARTITION_SECTOR_SIZE, rules,
+                                    otk_flash_size(flash), table, diag);
     table->table_offset = table_offset;
     if (err == ESP_OK) {
         otk_partition_table_set_flash(table, flash);

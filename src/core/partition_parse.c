@@ -171,6 +171,8 @@ static esp_err_t parse_bootloader(const uint8_t *data, size_t len, uint32_t chip
     return ESP_ERR_INVALID_STATE;
 }
 
+/* gen_esp32part's reader: a host tool's (OTK_CONFIG_TOOLS, otakit/config.h). */
+#if OTK_CONFIG_TOOLS
 static bool all_ff(const uint8_t *r)
 {
     for (size_t k = 0; k < RECORD; k++) {
@@ -253,6 +255,7 @@ static esp_err_t parse_gen(const uint8_t *data, size_t len, bool md5sum,
                  len / RECORD);
     return ESP_ERR_INVALID_STATE;
 }
+#endif
 
 esp_err_t otk_partition_table_parse(const uint8_t *data, size_t len, otk_partition_rules_t rules,
                                     uint32_t flash_size, otk_partition_table_t *table,
@@ -276,12 +279,21 @@ esp_err_t otk_partition_table_parse(const uint8_t *data, size_t len, otk_partiti
     case OTK_PARTITION_RULES_BOOTLOADER:
         err = parse_bootloader(data, len, flash_size, table, diag);
         break;
+#if OTK_CONFIG_TOOLS
     case OTK_PARTITION_RULES_GEN:
         err = parse_gen(data, len, true, table, diag);
         break;
     case OTK_PARTITION_RULES_GEN_NO_MD5:
         err = parse_gen(data, len, false, table, diag);
         break;
+#else
+    case OTK_PARTITION_RULES_GEN:
+    case OTK_PARTITION_RULES_GEN_NO_MD5:
+        /* gen_esp32part's reader is a host tool's (otakit/config.h). */
+        otk_diag_set(diag, "gen_esp32part rules are not in this build");
+        err = ESP_ERR_NOT_SUPPORTED;
+        break;
+#endif
     default:
         otk_diag_set(diag, "unknown rules %d", (int)rules);
         err = ESP_ERR_INVALID_ARG;

@@ -4,9 +4,9 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include <stdio.h>
 
 #include "otakit/log.h"
 
@@ -49,54 +49,6 @@ esp_err_t otk_flash_init(otk_flash_t *flash, const otk_flash_backend_t *backend,
     return ESP_OK;
 }
 
-static void backend_close(const otk_flash_backend_t *backend, void *ctx)
-{
-    if (backend->close != NULL) {
-        backend->close(ctx);
-    }
-}
-
-esp_err_t otk_flash_new(const otk_flash_backend_t *backend, void *backend_ctx, uint32_t size,
-                        otk_flash_t **out)
-{
-    esp_err_t err = otk_flash_check_size(size);
-    if (err != ESP_OK) {
-        backend_close(backend, backend_ctx);
-        return err;
-    }
-    otk_flash_t *flash = calloc(1, sizeof *flash);
-    uint32_t *counts = calloc(size / OTK_FLASH_SECTOR_SIZE, sizeof *counts);
-    if (flash == NULL || counts == NULL) {
-        free(flash);
-        free(counts);
-        backend_close(backend, backend_ctx);
-        return ESP_ERR_NO_MEM;
-    }
-    err = otk_flash_init(flash, backend, backend_ctx, size, counts);
-    if (err != ESP_OK) {
-        free(flash);
-        free(counts);
-        backend_close(backend, backend_ctx);
-        return err;
-    }
-    *out = flash;
-    return ESP_OK;
-}
-
-void otk_flash_destroy(otk_flash_t *flash)
-{
-    if (flash == NULL) {
-        return;
-    }
-    esp_err_t err = otk_flash_sync(flash);
-    if (err != ESP_OK) {
-        OTK_LOGE(OTK_FLASH_TAG, "sync before close failed (0x%x); closing anyway", err);
-    }
-    backend_close(flash->backend, flash->backend_ctx);
-    free(flash->erase_counts);
-    free(flash);
-}
-
 esp_err_t otk_flash_sync(otk_flash_t *flash)
 {
     if (flash == NULL) {
@@ -112,10 +64,10 @@ esp_err_t otk_flash_sync(otk_flash_t *flash)
 
 /* Count a refused call and say why. Refusals while the power is off are expected in fault
  * sweeps (every call after the cut), so they log at debug level, the rest as errors. */
-static esp_err_t reject(otk_flash_t *flash, esp_err_t err, const char *fmt, ...)
+static esp_err_t reject_logged(otk_flash_t *flash, esp_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static esp_err_t reject(otk_flash_t *flash, esp_err_t err, const char *fmt, ...)
+static esp_err_t reject_logged(otk_flash_t *flash, esp_err_t err, const char *fmt, ...)
 {
     flash->stats.rejected++;
     char msg[REJECT_MSG_MAX];
@@ -127,6 +79,18 @@ static esp_err_t reject(otk_flash_t *flash, esp_err_t err, const char *fmt, ...)
     otk_log_write(level, OTK_FLASH_TAG, "%s", msg);
     return err;
 }
+
+/* Logs compiled out (OTK_CONFIG_LOG_MAX_LEVEL): count the refusal, format nothing. */
+static esp_err_t reject_quiet(otk_flash_t *flash, esp_err_t err)
+{
+    flash->stats.rejected++;
+    return err;
+}
+
+/* A constant condition: a build without logs keeps neither the message nor printf. */
+#define reject(flash, err, ...)                                                             \
+    (OTK_LOG_COMPILED(OTK_LOG_ERROR) ? reject_logged(flash, err, __VA_ARGS__)               \
+                                     : reject_quiet(flash, err))
 
 /* Power and bounds, in ESP-IDF's order and with its codes. len is a size_t so a huge
  * length cannot wrap: it is compared with the room left, never added to addr. */
@@ -164,7 +128,10 @@ static void trace_op(otk_flash_t *flash, otk_flash_op_t op, uint32_t addr, uint3
 static otk_flash_fault_kind_t begin_physical_op(otk_flash_t *flash)
 {
     flash->physical_ops++;
-    if (flash->fault_kind == OTK_FLASH_FAULT_NONE || flash->physical_ops != flash->fault_at_op) {
+    /* Without fault injection (OTK_CONFIG_FLASH_FAULTS) this is a constant NONE, and the
+     * torn-operation code below falls away. */
+    if (!OTK_CONFIG_FLASH_FAULTS || flash->fault_kind == OTK_FLASH_FAULT_NONE ||
+        flash->physical_ops != flash->fault_at_op) {
         return OTK_FLASH_FAULT_NONE;
     }
     otk_flash_fault_kind_t kind = flash->fault_kind;
@@ -176,8 +143,9 @@ static void cut_power(otk_flash_t *flash, otk_flash_fault_kind_t kind, otk_flash
                       uint32_t addr)
 {
     flash->powered_off = true;
-    OTK_LOGW(OTK_FLASH_TAG, "power cut (%s) at %s 0x%08" PRIx32 ", physical op %" PRIu64,
-             otk_flash_fault_kind_name(kind), otk_flash_op_name(op), addr, flash->physical_ops);
+    OTK_LOGW(OTK_FLASH_TAG, "power cut (%s) at %s 0x%08" PRIx32 ", physical op %llu",
+             otk_flash_fault_kind_name(kind), otk_flash_op_name(op), addr,
+             (unsigned long long)flash->physical_ops);
 }
 
 static unsigned bit_count(uint8_t b)
@@ -245,6 +213,15 @@ static uint64_t read_time_us(const otk_flash_timing_t *timing, size_t len)
     return ((uint64_t)len * US_PER_SEC + rate - 1) / rate;
 }
 
+/* A read or a map reached the chip: statistics, modelled time, trace (the same for both). */
+static void account_read(otk_flash_t *flash, uint32_t addr, size_t len, esp_err_t err)
+{
+    flash->stats.read_calls++;
+    flash->stats.read_bytes += len;
+    flash->elapsed_us += read_time_us(&flash->timing, len);
+    trace_op(flash, OTK_FLASH_OP_READ, addr, (uint32_t)len, err);
+}
+
 esp_err_t otk_flash_read(otk_flash_t *flash, uint32_t addr, void *dst, size_t len)
 {
     if (flash == NULL) {
@@ -261,10 +238,7 @@ esp_err_t otk_flash_read(otk_flash_t *flash, uint32_t addr, void *dst, size_t le
         return reject(flash, ESP_ERR_INVALID_ARG, "read 0x%08" PRIx32 ": no buffer", addr);
     }
     err = flash->backend->read(flash->backend_ctx, addr, dst, len);
-    flash->stats.read_calls++;
-    flash->stats.read_bytes += len;
-    flash->elapsed_us += read_time_us(&flash->timing, len);
-    trace_op(flash, OTK_FLASH_OP_READ, addr, (uint32_t)len, err);
+    account_read(flash, addr, len, err);
     return err;
 }
 
@@ -281,10 +255,7 @@ esp_err_t otk_flash_map(otk_flash_t *flash, uint32_t addr, size_t len, const uin
         return err;
     }
     *out = flash->backend->map(flash->backend_ctx, addr, len);
-    flash->stats.read_calls++;
-    flash->stats.read_bytes += len;
-    flash->elapsed_us += read_time_us(&flash->timing, len);
-    trace_op(flash, OTK_FLASH_OP_READ, addr, (uint32_t)len, ESP_OK);
+    account_read(flash, addr, len, ESP_OK);
     return ESP_OK;
 }
 
@@ -294,7 +265,7 @@ esp_err_t otk_flash_map(otk_flash_t *flash, uint32_t addr, size_t len, const uin
  * refused program changes nothing. Sets *bad to the first byte that would need a 0 -> 1. */
 /* Bytes compared per backend read: big enough that the read call is not the cost, small
  * enough for any stack. */
-#define BIT_CHECK_CHUNK 1024u
+#define BIT_CHECK_CHUNK (OTK_CONFIG_IO_CHUNK < 1024u ? OTK_CONFIG_IO_CHUNK : 1024u)
 
 /* True when some byte of src has a 1 where old has a 0. Word-wide: this runs over every
  * byte ever programmed, so it must cost about as much as a copy. */
@@ -461,11 +432,18 @@ esp_err_t otk_flash_program(otk_flash_t *flash, uint32_t addr, const void *src, 
 
 /* ---- erase ---------------------------------------------------------------------------- */
 
+/* Bytes an erase moves per backend call (0xFF through write, the torn-erase passes): a
+ * page, so the erase path needs no sector-sized buffer on the stack. */
+#define ERASE_PIECE OTK_FLASH_PAGE_SIZE
+
 static esp_err_t fill_erased(otk_flash_t *flash, uint32_t addr, uint32_t len)
 {
-    uint8_t ones[OTK_FLASH_SECTOR_SIZE];
+    if (flash->backend->erase != NULL) {
+        return flash->backend->erase(flash->backend_ctx, addr, len);
+    }
+    uint8_t ones[ERASE_PIECE];
     memset(ones, 0xFF, sizeof ones);
-    for (uint32_t done = 0; done < len; done += OTK_FLASH_SECTOR_SIZE) {
+    for (uint32_t done = 0; done < len; done += ERASE_PIECE) {
         esp_err_t err = flash->backend->write(flash->backend_ctx, addr + done, ones,
                                               sizeof ones);
         if (err != ESP_OK) {
@@ -476,12 +454,14 @@ static esp_err_t fill_erased(otk_flash_t *flash, uint32_t addr, uint32_t len)
 }
 
 /* An erase cut part way: some of the 0 bits of the sector/block have become 1. Two passes
- * sector by sector (count the candidates, then flip), so a block needs no 64 KiB buffer. */
+ * a page at a time (count the candidates, then flip), so a block needs no big buffer; the
+ * flips are drawn in address order either way. Emulation only: it stores the result through
+ * write, which a real chip's driver cannot do (faults are never armed there). */
 static esp_err_t erase_torn(otk_flash_t *flash, uint32_t addr, uint32_t len)
 {
-    uint8_t buf[OTK_FLASH_SECTOR_SIZE];
+    uint8_t buf[ERASE_PIECE];
     uint64_t candidates = 0;
-    for (uint32_t done = 0; done < len; done += OTK_FLASH_SECTOR_SIZE) {
+    for (uint32_t done = 0; done < len; done += ERASE_PIECE) {
         esp_err_t err = flash->backend->read(flash->backend_ctx, addr + done, buf, sizeof buf);
         if (err != ESP_OK) {
             return err;
@@ -492,7 +472,7 @@ static esp_err_t erase_torn(otk_flash_t *flash, uint32_t addr, uint32_t len)
     }
     torn_picker_t picker;
     torn_picker_init(&picker, &flash->fault_rand, candidates);
-    for (uint32_t done = 0; done < len; done += OTK_FLASH_SECTOR_SIZE) {
+    for (uint32_t done = 0; done < len; done += ERASE_PIECE) {
         esp_err_t err = flash->backend->read(flash->backend_ctx, addr + done, buf, sizeof buf);
         if (err != ESP_OK) {
             return err;

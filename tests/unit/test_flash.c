@@ -735,7 +735,7 @@ static void test_init_over_user_backend(void **state)
     (void)state;
     static user_store_t store;
     memset(store.bytes, 0xFF, sizeof store.bytes);
-    const otk_flash_backend_t backend = {user_read, user_write, NULL, NULL, NULL};
+    const otk_flash_backend_t backend = {user_read, user_write, NULL, NULL, NULL, NULL};
     uint32_t counts[2] = {7, 0}; /* wear from an earlier life */
     otk_flash_t f;
     assert_int_equal(otk_flash_init(NULL, &backend, &store, sizeof store.bytes, counts),
@@ -758,6 +758,77 @@ static void test_init_over_user_backend(void **state)
     assert_int_equal(otk_flash_sync(&f), ESP_OK); /* no sync hook: nothing to do */
     const uint8_t *view = NULL;
     assert_int_equal(otk_flash_map(&f, 0, 16, &view), ESP_ERR_NOT_SUPPORTED); /* no map hook */
+}
+
+/* A chip's driver with its own erase (otk_flash_backend_t.erase): the emulator hands it
+ * whole aligned units (a block where a call covers one, sectors for the rest) and never
+ * writes 0xFF through write; a driver error comes back unchanged. */
+typedef struct {
+    uint8_t bytes[BLOCK + 2 * SECTOR];
+    uint32_t erase_addr[4], erase_len[4];
+    unsigned erases, writes;
+    esp_err_t erase_result;
+} chip_store_t;
+
+static esp_err_t chip_read(void *ctx, uint32_t addr, void *dst, size_t len)
+{
+    chip_store_t *c = ctx;
+    memcpy(dst, c->bytes + addr, len);
+    return ESP_OK;
+}
+
+static esp_err_t chip_write(void *ctx, uint32_t addr, const void *src, size_t len)
+{
+    chip_store_t *c = ctx;
+    memcpy(c->bytes + addr, src, len);
+    c->writes++;
+    return ESP_OK;
+}
+
+static esp_err_t chip_erase(void *ctx, uint32_t addr, size_t len)
+{
+    chip_store_t *c = ctx;
+    if (c->erases < 4) {
+        c->erase_addr[c->erases] = addr;
+        c->erase_len[c->erases] = (uint32_t)len;
+    }
+    c->erases++;
+    if (c->erase_result == ESP_OK) {
+        memset(c->bytes + addr, 0xFF, len);
+    }
+    return c->erase_result;
+}
+
+static void test_backend_erase_op(void **state)
+{
+    (void)state;
+    static chip_store_t chip;
+    memset(&chip, 0, sizeof chip); /* programmed all over: an erase must make it 0xFF */
+    const otk_flash_backend_t backend = {chip_read, chip_write, NULL, NULL, NULL, chip_erase};
+    otk_flash_t f;
+    assert_int_equal(otk_flash_init(&f, &backend, &chip, sizeof chip.bytes, NULL), ESP_OK);
+    /* A sector, then an aligned block plus a sector: three units, one call each. */
+    assert_int_equal(otk_flash_erase(&f, BLOCK, SECTOR), ESP_OK);
+    assert_int_equal(otk_flash_erase(&f, 0, BLOCK + SECTOR), ESP_OK);
+    assert_int_equal(chip.erases, 3);
+    assert_int_equal(chip.erase_addr[0], BLOCK);
+    assert_int_equal(chip.erase_len[0], SECTOR);
+    assert_int_equal(chip.erase_addr[1], 0);
+    assert_int_equal(chip.erase_len[1], BLOCK);
+    assert_int_equal(chip.erase_addr[2], BLOCK);
+    assert_int_equal(chip.erase_len[2], SECTOR);
+    assert_int_equal(chip.writes, 0); /* no 0xFF written through write */
+    assert_int_equal(f.stats.erase_blocks, 1);
+    assert_int_equal(f.stats.erase_sectors, 2);
+    for (size_t i = 0; i < BLOCK + SECTOR; i++) {
+        assert_int_equal(chip.bytes[i], 0xFF);
+    }
+    /* Refusals (alignment) never reach the driver; its own failure is returned. */
+    assert_int_equal(otk_flash_erase(&f, 1, SECTOR), ESP_ERR_INVALID_ARG);
+    assert_int_equal(chip.erases, 3);
+    chip.erase_result = ESP_ERR_FLASH_OP_FAIL;
+    assert_int_equal(otk_flash_erase(&f, 0, SECTOR), ESP_ERR_FLASH_OP_FAIL);
+    assert_int_equal(chip.erases, 4);
 }
 
 /* otk_flash_map: the bytes without a copy, with the checks and accounting of a read. */
@@ -981,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_refusals_are_logged),
         cmocka_unit_test(test_map),
+        cmocka_unit_test(test_backend_erase_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

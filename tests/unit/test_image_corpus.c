@@ -357,7 +357,7 @@ static esp_err_t failing_write(void *ctx, uint32_t addr, const void *src, size_t
 }
 
 static const otk_flash_backend_t failing_backend = {failing_read, failing_write, NULL, NULL,
-                                                    NULL};
+                                                    NULL, NULL};
 
 #define TEST_FLASH_SIZE (1u << 20)
 #define TEST_PART_OFFSET 0x10000u

@@ -16,7 +16,7 @@
 
 static const char USAGE[] =
     "usage: otakit-device --flash FLASH [--once] [--selftest auto|pass|fail] [--json]\n"
-    "                     [--verbose]\n\n"
+    "                     [--verbose] [--listen URI [--token TOKEN]]\n\n"
     "A simulated ESP device booting from a flash image file (see `otakit flash create`).\n"
     "Power on runs the bootloader's rules on the flash (rollback sweep, NEW ->\n"
     "PENDING_VERIFY, anti-rollback, fallback), prints the boot log, and runs the app's\n"
@@ -30,7 +30,22 @@ static const char USAGE[] =
     "  --selftest S       auto (the image decides; the default, or the device file's\n"
     "                     option), pass, or fail: overrides for this run\n"
     "  --json             one JSON document per line for each event, instead of the log\n"
-    "  --verbose          also the library's own log (ESP-IDF's bootloader lines) on stderr\n\n"
+    "  --pull URL         after power-on, download and install the app image at URL as\n"
+    "                     its app would with esp_https_ota (https://; http:// only with\n"
+    "                     OTAKIT_ALLOW_HTTP=1; file://); CAs from $SSL_CERT_FILE, else\n"
+    "                     the system store; resumes after a power cut (exit 1 with --once\n"
+    "                     when it fails)\n"
+    "  --verbose          also the library's own log (ESP-IDF's bootloader lines) on stderr\n"
+    "  --listen URI       serve the control path (docs/protocol.md) instead of the console:\n"
+    "                     unix:PATH, tcp://127.0.0.1:PORT (0: a free port), serial:TTY or\n"
+    "                     pty (a new pty pair; the log tells its path); ?baud=N on serial\n"
+    "                     and pty models a UART's speed\n"
+    "  --token TOKEN      TCP's shared secret (else $OTAKIT_TOKEN; TCP requires one)\n"
+    "  --manifest URI     after power-on, run the update list at URI (docs/manifest.md;\n"
+    "                     app and data partitions, ESP-ADF's ota_service), reboot when a\n"
+    "                     node asks, then power off; CAs and http:// as for --pull\n"
+    "  --poll SECONDS     with --manifest: fetch it again every SECONDS (If-None-Match)\n"
+    "                     and apply it when it changed, until SIGINT/SIGTERM\n\n"
     "Without --once, commands on stdin (one per line): reboot, confirm, rollback, status,\n"
     "quit. The device powers off when stdin closes or on SIGINT/SIGTERM.\n\n"
     "exit: 0 ran and powered off; 1 cannot boot at all (why is printed), or the flash or\n"
@@ -60,6 +75,11 @@ static int parse_opts(int argc, char **argv, device_opts_t *o)
                                              {"selftest", required_argument, NULL, 's'},
                                              {"json", no_argument, NULL, 'j'},
                                              {"verbose", no_argument, NULL, 'v'},
+                                             {"pull", required_argument, NULL, 'p'},
+                                             {"listen", required_argument, NULL, 'L'},
+                                             {"token", required_argument, NULL, 'T'},
+                                             {"manifest", required_argument, NULL, 'M'},
+                                             {"poll", required_argument, NULL, 'P'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -84,6 +104,21 @@ static int parse_opts(int argc, char **argv, device_opts_t *o)
         case 'v':
             o->verbose = true;
             break;
+        case 'p':
+            o->pull_url = optarg;
+            break;
+        case 'L':
+            o->listen = optarg;
+            break;
+        case 'T':
+            o->token = optarg;
+            break;
+        case 'M':
+            o->manifest = optarg;
+            break;
+        case 'P':
+            o->poll = optarg;
+            break;
         case 'h':
             fputs(USAGE, stdout);
             return DEVICE_EXIT_OK;
@@ -96,6 +131,9 @@ static int parse_opts(int argc, char **argv, device_opts_t *o)
     }
     if (o->flash_path == NULL) {
         return usage_error("--flash FLASH is required");
+    }
+    if (o->once && o->listen != NULL) {
+        return usage_error("--once and --listen exclude each other");
     }
     return -1;
 }
@@ -151,7 +189,14 @@ int main(int argc, char **argv)
         otk_device_run_close(&run);
         return DEVICE_EXIT_NO_BOOT;
     }
-    rc = o.once ? DEVICE_EXIT_OK : device_console(&run, &o);
+    if (device_pull(&run, &o) != ESP_OK && o.once) { /* --pull URL (device_pull.c) */
+        otk_device_run_close(&run);
+        return DEVICE_EXIT_NO_BOOT;
+    }
+    rc = o.manifest != NULL ? device_service(&run, &o) /* --manifest (service_poll.c) */
+         : o.once ? DEVICE_EXIT_OK
+         : o.listen != NULL ? device_listen(&run, &o)
+                            : device_console(&run, &o);
     if (!o.json && run.flash != NULL) {
         otk_device_log_line(stdout, &run.dev, 'I', "device", "power off");
     }

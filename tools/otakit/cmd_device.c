@@ -32,7 +32,9 @@ static const char USAGE[] =
     "                   show the persisted options, or set them (FLASH.device is written)\n\n"
     "options:\n"
     "  --json      machine-readable output\n"
-    "  --verbose   the boot log on stderr (confirm, rollback)\n";
+    "  --verbose   the boot log on stderr (confirm, rollback)\n\n"
+    "status, confirm, rollback, reboot and abort also ask a running device over the\n"
+    "control path: `otakit device status --device URI` (add --help for more).\n";
 
 /* Returns -1 when parsed, else an exit code. */
 static int parse_common(int argc, char **argv, device_cmd_opts_t *o)
@@ -279,6 +281,9 @@ static int device_status(const device_cmd_opts_t *o)
 
 int cmd_device(int argc, char **argv)
 {
+    if (device_remote_wanted(argc, argv)) {
+        return device_remote(argc, argv);
+    }
     if (argc >= 2 && strcmp(argv[1], "config") == 0) {
         return device_config(argc - 1, argv + 1);
     }

@@ -27,4 +27,9 @@ void device_print_config(const otk_device_store_t *store, const char *flash_path
 /* `otakit device config FLASH [--option value ...]`; argv starts at "config". */
 int device_config(int argc, char **argv);
 
+/* `otakit device CMD --device URI ...`: the command asked of a running device over the
+ * control path (cmd_device_remote.c); argv starts at "device". */
+bool device_remote_wanted(int argc, char **argv);
+int device_remote(int argc, char **argv);
+
 #endif

@@ -10,13 +10,16 @@
 
 #include "cli.h"
 #include "cmd_device.h"
+#include "cmd_ota_url.h"
 #include "commands.h"
 #include "device_json.h"
 #include "otakit/log.h"
 #include "otakit/ota.h"
+#include "otakit/source.h"
 
 static const char USAGE[] =
-    "usage: otakit ota FLASH SOURCE [--json] [--verbose]\n\n"
+    "usage: otakit ota FLASH SOURCE [--ca FILE] [--allow-http] [--timeout S] [--json]\n"
+    "                  [--verbose]\n\n"
     "Install the app image SOURCE (a file) on the simulated device whose flash is FLASH,\n"
     "as its running app would: esp_ota_get_next_update_partition(NULL), esp_ota_begin\n"
     "with the image size, esp_ota_write in 4 KiB chunks, esp_ota_end (the image is\n"
@@ -28,7 +31,15 @@ static const char USAGE[] =
     "`otakit-device --once` does. Configuration and eFuses come from FLASH.device.\n\n"
     "An image that does not verify is refused with the reason: nothing is selected, the\n"
     "running slot is untouched (the slot being written may hold part of the image).\n\n"
+    "SOURCE may be a URL (https://, http://, file://): the app then downloads it with\n"
+    "esp_https_ota (TLS verified; redirects followed; a broken connection continued with a\n"
+    "range request). An interrupted download (a power cut, a network error) resumes from\n"
+    "FLASH.ota-checkpoint at the next run with the same URL, unless the server's file\n"
+    "changed (then it starts again from 0).\n\n"
     "options:\n"
+    "  --ca FILE   trust the CA certificates in FILE (PEM) instead of the system store\n"
+    "  --allow-http  accept plain http:// (CONFIG_ESP_HTTPS_OTA_ALLOW_HTTP)\n"
+    "  --timeout S connect and stall timeout in seconds (default 10 and 30)\n"
     "  --json      one JSON document on stdout (also on failure)\n"
     "  --verbose   the boot log (and the library's log) on stderr\n\n"
     "A progress bar goes to stderr when it is a terminal; otherwise one summary line.\n";
@@ -44,6 +55,7 @@ typedef struct {
     const char *source;
     bool json;
     bool verbose;
+    ota_url_opts_t url; /* --ca, --allow-http, --timeout */
 } ota_opts_t;
 
 typedef struct {
@@ -56,6 +68,9 @@ static int parse_opts(int argc, char **argv, ota_opts_t *o)
 {
     static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
                                              {"verbose", no_argument, NULL, 'v'},
+                                             {"ca", required_argument, NULL, 'c'},
+                                             {"allow-http", no_argument, NULL, 'a'},
+                                             {"timeout", required_argument, NULL, 't'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     optind = 1;
@@ -67,6 +82,17 @@ static int parse_opts(int argc, char **argv, ota_opts_t *o)
             break;
         case 'v':
             o->verbose = true;
+            break;
+        case 'c':
+            o->url.ca_file = optarg;
+            break;
+        case 'a':
+            o->url.allow_http = true;
+            break;
+        case 't':
+            if (!ota_url_parse_timeout(optarg, &o->url.timeout_ms)) {
+                return cli_usage_error("ota", "--timeout takes seconds (0.1 to 3600)");
+            }
             break;
         default:
             return cli_usage_error("ota", "unknown option");
@@ -302,8 +328,9 @@ static FILE *open_source(const char *path, uint32_t *size)
 static int ota_run(const ota_opts_t *o)
 {
     uint32_t size = 0;
-    FILE *src = open_source(o->source, &size);
-    if (src == NULL) {
+    bool is_url = otk_uri_is_url(o->source);
+    FILE *src = is_url ? NULL : open_source(o->source, &size);
+    if (!is_url && src == NULL) {
         return CLI_EXIT_FAIL;
     }
     static otk_device_run_t run; /* ~50 KiB: not on the stack */
@@ -339,10 +366,15 @@ static int ota_run(const ota_opts_t *o)
                      "the partition table has no OTA app slot (ota_0, ota_1, ...) to update");
         }
     }
-    if (f.err == ESP_OK) {
+    if (f.err == ESP_OK && is_url) {
+        f.err = ota_url_update(&run, o->source, &o->url, !o->json && isatty(STDERR_FILENO),
+                               o->json, &f.step, f.reason, sizeof f.reason, &size);
+    } else if (f.err == ESP_OK) {
         update(&run.dev, target, src, size, !o->json && isatty(STDERR_FILENO), &f);
     }
-    fclose(src);
+    if (src != NULL) {
+        fclose(src);
+    }
     if (opened) {
         otk_diag_clear(&diag);
         if (otk_device_run_save(&run, &diag) != ESP_OK) {

@@ -9,5 +9,7 @@ int cmd_flash(int argc, char **argv);
 int cmd_otadata(int argc, char **argv);
 int cmd_ota(int argc, char **argv);
 int cmd_device(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_service(int argc, char **argv);
 
 #endif

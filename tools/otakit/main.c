@@ -17,6 +17,8 @@ static const struct {
     {"otadata", cmd_otadata, "the boot selection record: show, switch, erase"},
     {"ota", cmd_ota, "update a simulated device's flash as its running app would"},
     {"device", cmd_device, "a simulated device: confirm, rollback, status, config"},
+    {"push", cmd_push, "update a running device over the control path (unix, tcp, serial)"},
+    {"service", cmd_service, "run an update list (app + data partitions) from a manifest"},
 };
 
 static void usage(FILE *out)
