@@ -235,7 +235,13 @@ int main(void)
     double got = (double)ulen / 1024.0 / t;
     bench_row("push_pty_921600", "KiB/s", got, limit, got / limit, 0.85,
               "a pty rate-limited to 921600 baud (8N1) vs the UART's own limit");
-    unlink(path);
+    /* The flash and what the device keeps beside it. */
+    static const char *const suffixes[] = {"", ".device", ".session", ".sock"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char p[sizeof path + 16];
+        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+        unlink(p);
+    }
     free(img);
     free(uimg);
     return 0;

@@ -5,7 +5,8 @@
  *
  * The handler is transport-free: a request payload in, a response payload out, with the
  * time passed in. otakit-device --listen runs it through otk_hosted_serve; tests call it
- * directly. */
+ * directly. A handler (and the device under it) is used by one thread at a time; devices
+ * served by different threads do not share anything. */
 #ifndef OTAKIT_HOSTED_DEVICE_H
 #define OTAKIT_HOSTED_DEVICE_H
 

@@ -3,7 +3,7 @@
  * reboot.
  *
  * The engine is opened with OTA_WITH_SEQUENTIAL_WRITES, so nothing is erased up front:
- * each write erases the sectors it enters. And it is opened only by the first chunk, once
+ * the writes erase just ahead of themselves. And it is opened only by the first chunk, once
  * that chunk has shown an app image this device can boot, so a wrong image leaves the
  * flash exactly as it was (ESP-Hosted erases the whole slot inside begin, before it has
  * seen a byte). Writes are taken in order; a write over bytes already written with the

@@ -222,7 +222,8 @@ static void conn_read(server_t *sv, conn_t *c)
         if (c->closing) {
             continue; /* told busy or refused: what else it sends is not read */
         }
-        for (size_t done = 0; done < (size_t)n;) {
+        /* A link that is closing takes nothing more (its decoder is not drained). */
+        for (size_t done = 0; done < (size_t)n && !c->closing;) {
             done += otk_frame_decoder_feed(&c->dec, buf + done, (size_t)n - done);
             drain_frames(sv, c);
         }
