@@ -46,7 +46,8 @@ declare -A extra=(
 # data (esptool's display tables, gen_esp32part's reader) (include/otakit/config.h says what each option changes).
 # The example's flash is memory-mapped, so the table is read through the mapping only.
 device_only="-DOTK_CONFIG_FLASH_FAULTS=0 -DOTK_CONFIG_TOOLS=0
-             -DOTK_CONFIG_IO_CHUNK=256 -DOTK_CONFIG_TABLE_READ_BUFFER=0"
+             -DOTK_CONFIG_IO_CHUNK=256 -DOTK_CONFIG_TABLE_READ_BUFFER=0
+             -DOTK_CONFIG_CRC32_TABLE=0"
 declare -A config=(
   [lean]="$device_only -DOTK_CONFIG_LOG_MAX_LEVEL=0 -DOTK_CONFIG_DIAG_TEXT=0"
   [text]="$device_only -DOTK_CONFIG_LOG_MAX_LEVEL=1 -DOTK_CONFIG_DIAG_TEXT=1"

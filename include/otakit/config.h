@@ -38,6 +38,12 @@
 #define OTK_CONFIG_FLASH_FAULTS 1
 #endif
 
+/* CRC-32 with a 256-entry table (1 KiB of text, fast: the control path checks every frame)
+ * or with a 16-entry nibble table (64 bytes, slower; enough for otadata). */
+#ifndef OTK_CONFIG_CRC32_TABLE
+#define OTK_CONFIG_CRC32_TABLE 1
+#endif
+
 /* 1: the data only the host's tools use is compiled in: esptool's display tables in the
  * chip table (memory maps for `image info`'s "Memory types", flash-frequency names shown
  * and parsed by the CLI) and gen_esp32part's binary reader (OTK_PARTITION_RULES_GEN*).

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "esp_err.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,6 +41,27 @@ void otk_md5(const void *data, size_t len, uint8_t out[OTK_MD5_LEN]);
 
 /* Name of the backend, for logs and benchmarks ("openssl 3.0.19"). */
 const char *otk_crypto_backend(void);
+
+/* ---- signature verification (Secure Boot v2 images, signed manifests) -------------------
+ * Big numbers are given big-endian here (the usual wire order); Secure Boot v2 blocks store
+ * theirs little-endian, and the image layer converts. A backend without public-key code
+ * (the tiny one of the Cortex-M build) returns ESP_ERR_NOT_SUPPORTED. A signature that does
+ * not verify is ESP_ERR_IMAGE_INVALID, a malformed key or signature encoding
+ * ESP_ERR_INVALID_ARG, so callers can tell a bad signature from bad input. */
+#define OTK_RSA3072_LEN 384u   /* modulus and signature bytes */
+#define OTK_P256_COORD_LEN 32u /* one coordinate / one of r, s */
+
+/* RSASSA-PSS with SHA-256, MGF1-SHA-256, salt length 32 (what espsecure signs with), over a
+ * precomputed digest. n: 384 bytes big-endian; e: the public exponent. */
+esp_err_t otk_rsa3072_pss_verify(const uint8_t n[OTK_RSA3072_LEN], uint32_t e,
+                                 const uint8_t digest[OTK_SHA256_LEN],
+                                 const uint8_t signature[OTK_RSA3072_LEN]);
+
+/* ECDSA over NIST P-256 of a precomputed SHA-256 digest. pub: x || y (64 bytes, big-endian);
+ * sig: r || s (64 bytes, big-endian). */
+esp_err_t otk_ecdsa_p256_verify(const uint8_t pub[2 * OTK_P256_COORD_LEN],
+                                const uint8_t digest[OTK_SHA256_LEN],
+                                const uint8_t sig[2 * OTK_P256_COORD_LEN]);
 
 #ifdef __cplusplus
 }
