@@ -21,6 +21,7 @@ declare -A need=(
   [protobuf-c-compiler]="the control-path messages (.proto compiled with protobuf-c)"
   [libprotobuf-c-dev]="the control-path messages (protobuf-c runtime)"
   [python3-protobuf]="the Python host client of the control path"
+  [protobuf-compiler]="protoc: the Python client's test checks its .proto reader against it"
   [libcjson-dev]="update-service manifests (cJSON, as ESP-IDF ships)"
   [libmbedtls-dev]="the second crypto backend (mbedTLS), tested like the first"
   [gcc-arm-none-eabi]="the Cortex-M4 cross build of the portable core"
