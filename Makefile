@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
 .PHONY: all build asan deps demo test test-main test-asan test-mbedtls test-cross size sweep \
-        bench clean
+        bench fuzz clean
 
 all: build
 
@@ -75,6 +75,14 @@ test: deps
 # fault chains (the bounded part runs in `make test`).
 sweep: deps build
 	@$(BUILD)/otakit-sweep --full
+
+# Every libFuzzer harness for FUZZ_SECONDS each (make test runs them briefly), on a copy of
+# its kept corpus, FUZZ_JOBS at a time; crashes are reported with their input's path
+# (scripts/fuzz.sh). Not part of make test.
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= $(JOBS)
+fuzz: deps asan
+	@scripts/fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 # Speed and memory against the limit and the peers, measured side by side in one run
 # (bench/, docs/performance.md); not part of make test.

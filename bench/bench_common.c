@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "otakit/image.h"
 #include "otakit/partition.h"
@@ -13,6 +14,13 @@ double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double bench_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -111,6 +119,27 @@ uint8_t *bench_image(const char *version, size_t len, size_t *out_len)
         die("image build", err, &diag);
     }
     return out;
+}
+
+void bench_tool_path(const char *name, char *out, size_t cap)
+{
+    const char *build = getenv("OTAKIT_BUILD");
+    if (build != NULL) {
+        snprintf(out, cap, "%s/%s", build, name);
+        return;
+    }
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(out, cap, "%s", name);
+        return;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash != NULL) {
+        *slash = '\0'; /* BUILD/bench */
+    }
+    snprintf(out, cap, "%s/../%s", self, name);
 }
 
 static int cmp_double(const void *a, const void *b)

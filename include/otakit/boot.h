@@ -15,7 +15,7 @@
  * No allocation and no global state. The working set (a partition table and one image
  * verification, otk_boot_work_t) is the caller's with otk_boot_run_with, so the layer's own
  * stack stays small (under 2 KiB on a Cortex-M4, docs/porting.md); otk_boot_run keeps it on
- * its stack instead (about 8 KiB on a 64-bit host). The result (about 7.5 KiB with the
+ * its stack instead (about 8 KiB on a 64-bit host). The result (about 7.9 KiB with the
  * diagnostic text) is the caller's too. Each candidate image is read once; with
  * anti-rollback the 256-byte app description of a slot is read once more beforehand (the
  * check comes before the load, as in ESP-IDF). */
@@ -79,6 +79,10 @@ typedef struct {
      * Used only with anti_rollback. Default 0 with 16 bits. */
     uint32_t secure_version_efuse;
     uint8_t secure_version_bits;
+    /* Secure Boot v2 (CONFIG_SECURE_BOOT_V2_ENABLED with its eFuses): every candidate
+     * must carry a signature block by one of the trusted keys that verifies over it
+     * (image.h), or it does not boot and the walk falls back. Default off. */
+    otk_image_secure_boot_t secure_boot;
     /* The GPIO overrides of §4.1 step 7, as "the pin was held at this boot".
      * factory_reset (CONFIG_BOOTLOADER_FACTORY_RESET): erase the data partitions named in
      * factory_reset_data (labels separated by commas or spaces,

@@ -38,8 +38,9 @@
 #define OTK_CONFIG_FLASH_FAULTS 1
 #endif
 
-/* CRC-32 with a 256-entry table (1 KiB of text, fast: the control path checks every frame)
- * or with a 16-entry nibble table (64 bytes, slower; enough for otadata). */
+/* CRC-32 by slicing by 8 (8 KiB of tables, fast: the control path checks every frame and
+ * every write's data on both ends) or with a 16-entry nibble table (64 bytes, slower;
+ * enough for otadata). */
 #ifndef OTK_CONFIG_CRC32_TABLE
 #define OTK_CONFIG_CRC32_TABLE 1
 #endif
@@ -52,6 +53,16 @@
  * the OTA engine do not use any of it and are unchanged. */
 #ifndef OTK_CONFIG_TOOLS
 #define OTK_CONFIG_TOOLS 1
+#endif
+
+/* 1: Secure Boot v2 signatures are checked when a device has secure boot on (image.h):
+ * the image's hash is carried on to the signature sector and its blocks are parsed and
+ * verified through the crypto port. 0: that code is left out (about 1.5 KiB of text, and
+ * a 256-byte hash context per verification) and a device with secure boot on boots and
+ * installs nothing: the check fails closed, it is never skipped. For a bootloader whose
+ * crypto backend has no public-key code anyway (the tiny one). */
+#ifndef OTK_CONFIG_SECURE_BOOT
+#define OTK_CONFIG_SECURE_BOOT 1
 #endif
 
 /* 1: a flash whose backend cannot map its bytes (otk_flash_map) still gets its partition

@@ -2,7 +2,9 @@
  *
  * Backends are chosen at build time (src/port/crypto_openssl.c now; an mbedTLS one for
  * embedded targets). Contexts are fixed-size opaque storage so the core never allocates;
- * each backend checks at compile time that its native context fits. */
+ * each backend checks at compile time that its native context fits. A context is plain
+ * data: a copy of a running one (assignment, memcpy) goes on independently, which the
+ * image layer uses to extend one hash past a point where it also needs the digest. */
 #ifndef OTAKIT_CRYPTO_H
 #define OTAKIT_CRYPTO_H
 
@@ -47,7 +49,11 @@ const char *otk_crypto_backend(void);
  * theirs little-endian, and the image layer converts. A backend without public-key code
  * (the tiny one of the Cortex-M build) returns ESP_ERR_NOT_SUPPORTED. A signature that does
  * not verify is ESP_ERR_IMAGE_INVALID, a malformed key or signature encoding
- * ESP_ERR_INVALID_ARG, so callers can tell a bad signature from bad input. */
+ * ESP_ERR_INVALID_ARG, so callers can tell a bad signature from bad input. Every backend
+ * sorts alike: an RSA key that is not 3072 bits, an even modulus, an even or too small e,
+ * or an EC point that is not on P-256 is INVALID_ARG; a signature value not below n, an
+ * r or s that is zero or not below the group order is a signature that does not verify
+ * (IMAGE_INVALID). ESP_ERR_NO_MEM when the library could not allocate (host backends). */
 #define OTK_RSA3072_LEN 384u   /* modulus and signature bytes */
 #define OTK_P256_COORD_LEN 32u /* one coordinate / one of r, s */
 

@@ -8,7 +8,7 @@
  * in otk_device_config_t / efuse fields; the host side persists them (otakit/device_store.h)
  * so a device keeps its identity across power cycles.
  *
- * No allocation: an otk_device_t is plain data (about 23 KiB on a 64-bit host with the
+ * No allocation: an otk_device_t is plain data (about 26 KiB on a 64-bit host with the
  * diagnostic text); put it where you like. Power-on keeps the boot layer's working set in
  * it too, so booting a device needs little stack (docs/porting.md). */
 #ifndef OTAKIT_DEVICE_H
@@ -55,6 +55,12 @@ typedef struct {
     /* How set_boot rewrites otadata when the target slot is already selected. Default
      * OTK_OTADATA_RULE_V6 (ESP-IDF v6.0+). */
     otk_otadata_rule_t otadata_rule;
+    /* Secure Boot v2: the SECURE_BOOT_EN eFuse and the three key digest eFuse blocks
+     * (burnt once at manufacturing and never changed by a boot, so they travel with the
+     * configuration). On: the boot layer, esp_ota_end and esp_ota_set_boot_partition
+     * accept only images with a signature block by a trusted key that verifies
+     * (docs/security.md). Default off, all digests blank. */
+    otk_image_secure_boot_t secure_boot;
 } otk_device_config_t;
 
 /* One OTA update in progress (an esp_ota_handle_t). Partition pointers are entries of

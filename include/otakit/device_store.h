@@ -21,6 +21,14 @@
  *   otadata_rule          v6 | v5    how set_boot rewrites an already selected slot
  *   selftest              auto | pass | fail   the device's self-test override
  *   efuse_secure_version  0x...      the secure-version eFuse field, as a bit pattern
+ *   manifest_key          none | 128 hex digits: the P-256 public key (x || y) that update
+ *                                    manifests must be signed with (docs/manifest.md);
+ *                                    none (the default): manifests are not authenticated
+ *   secure_boot           on | off   Secure Boot v2 (the SECURE_BOOT_EN eFuse): only images
+ *                                    signed by a trusted key boot and install (security.md)
+ *   key_digest0..2        none | 64 hex digits: the eFuse key digest blocks, SHA-256 of a
+ *                                    signing key's public material (otakit image key-digest);
+ *                                    secure_boot = on needs at least one
  *
  * Unknown keys, repeated keys and bad values are errors that name the line. A missing file
  * means a new device: the defaults (otk_device_config_init, eFuse blank, selftest auto);
@@ -54,10 +62,15 @@ extern "C" {
 /* Longest path load/save handle (Linux PATH_MAX). */
 #define OTK_DEVICE_STORE_PATH_MAX 4096u
 
+/* A manifest key: P-256 x || y, as the crypto port takes it. */
+#define OTK_DEVICE_STORE_KEY_LEN 64u
+
 typedef struct {
     otk_device_config_t config;
     uint32_t efuse_secure_version; /* the eFuse field's bit pattern (boot.h) */
     otk_selftest_policy_t selftest;
+    bool has_manifest_key;         /* the update service takes only manifests it signed */
+    uint8_t manifest_key[OTK_DEVICE_STORE_KEY_LEN];
 } otk_device_store_t;
 
 /* A new device: otk_device_config_init, eFuse 0, selftest auto. */

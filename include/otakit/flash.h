@@ -58,8 +58,9 @@ typedef struct {
     const uint8_t *(*map)(void *ctx, uint32_t addr, size_t len);
     /* Erase one unit so that it reads 0xFF: [addr, addr + len) is one 4 KiB sector or one
      * 64 KiB block, aligned to its own size (already bounds-checked). For real NOR chips,
-     * whose erase is not a write of 0xFF. May be NULL: the emulator then stores 0xFF
-     * through write (memory and file backends). */
+     * whose erase is not a write of 0xFF, and for stores that can fill 0xFF faster than
+     * page-sized writes (the memory and file backends: one memset). May be NULL: the
+     * emulator then stores 0xFF through write. */
     esp_err_t (*erase)(void *ctx, uint32_t addr, size_t len);
 } otk_flash_backend_t;
 

@@ -5,10 +5,13 @@
  * that. An app's segment 0 is the flash-mapped DROM segment that begins with
  * esp_app_desc_t; a bootloader's may begin with esp_bootloader_desc_t.
  *
- * Three things live here:
+ * Four things live here:
  *   - a chip table (name, chip id, flash-mapped IROM/DROM windows, memory map for display);
  *   - a verifier: one streaming state machine fed chunk by chunk (as OTA writes arrive),
  *     and two wrappers over it (a memory buffer, a flash range), so there is one code path;
+ *   - Secure Boot v2: the signature sector after an image (up to three RSA-3072-PSS or
+ *     ECDSA P-256 blocks, as espsecure sign_data --version 2 writes it), checked against
+ *     the key digests a device trusts (docs/security.md);
  *   - a builder that lays out an image the way esptool's elf2image does.
  *
  * Everything is fixed-size and allocation-free. Every rejection returns
@@ -106,6 +109,90 @@ bool otk_image_parse_flash_freq(const otk_image_chip_t *chip, const char *text,
                                 uint8_t *spi_speed);                 /* "80m" */
 
 /* ---------------------------------------------------------------------------------------
+ * Secure Boot v2 signature sector (spec §6.9)
+ *
+ * A signed image is followed, at the next 4 KiB boundary, by one 4096-byte sector: up to
+ * three 1216-byte signature blocks, then 0xFF filler. Each block signs the SHA-256 of every
+ * byte before the sector (the image, its hash, the padding up to the boundary). Big numbers
+ * in a block are little-endian. A key digest is the SHA-256 of the block's public key
+ * material: RSA bytes [36, 812) (n, e, rinv, mdash), ECDSA bytes [36, 101) (curve id, x,
+ * y); that is what eFuse holds (espsecure digest_sbv2_public_key). */
+
+#define OTK_IMAGE_SIG_SECTOR_LEN 0x1000u /* one flash sector, aligned */
+#define OTK_IMAGE_SIG_BLOCK_LEN 1216u    /* sizeof(ets_secure_boot_sig_block_t) */
+#define OTK_IMAGE_SIG_MAX_BLOCKS 3u      /* blocks in a sector = key digests in eFuse */
+#define OTK_IMAGE_SIG_MAGIC 0xE7u        /* ETS_SECURE_BOOT_V2_SIGNATURE_MAGIC */
+#define OTK_IMAGE_SIG_VERSION_RSA 0x02u  /* RSA-3072-PSS (SIG_BLOCK_VERSION_RSA) */
+#define OTK_IMAGE_SIG_VERSION_ECDSA 0x03u/* ECDSA (SIG_BLOCK_VERSION_ECDSA) */
+#define OTK_IMAGE_SIG_ECDSA_SHA256 0x00u /* ECDSA block byte 2: the digest is SHA-256 */
+#define OTK_IMAGE_SIG_CURVE_P256 2u      /* ECDSA curve id (1 P-192, 2 P-256, 3 P-384) */
+/* Field offsets inside a block. */
+#define OTK_IMAGE_SIG_OFF_VERSION 1u
+#define OTK_IMAGE_SIG_OFF_SHA_TYPE 2u    /* ECDSA only; reserved (0) for RSA */
+#define OTK_IMAGE_SIG_OFF_DIGEST 4u      /* the image digest the block signs */
+#define OTK_IMAGE_SIG_OFF_KEY 36u        /* start of the public key material */
+#define OTK_IMAGE_SIG_OFF_RSA_E 420u     /* u32; n is [36, 420) */
+#define OTK_IMAGE_SIG_OFF_RSA_RINV 424u  /* 2^6144 mod n, for the ROM's Montgomery code */
+#define OTK_IMAGE_SIG_OFF_RSA_MDASH 808u /* u32: -n^-1 mod 2^32 */
+#define OTK_IMAGE_SIG_OFF_RSA_SIG 812u   /* 384 bytes; also the end of the key material */
+#define OTK_IMAGE_SIG_OFF_EC_POINT 37u   /* x then y, 32 bytes each */
+#define OTK_IMAGE_SIG_OFF_EC_SIG 101u    /* r then s; also the end of the key material */
+#define OTK_IMAGE_SIG_OFF_CRC 1196u      /* u32 CRC-32 (zlib) of bytes [0, 1196) */
+
+/* Secure Boot v2 on a device: the SECURE_BOOT_EN eFuse and the three key digest eFuse
+ * blocks. An all-zero digest is a blank block: no key. */
+typedef struct {
+    bool enabled;
+    uint8_t key_digest[OTK_IMAGE_SIG_MAX_BLOCKS][OTK_SHA256_LEN];
+} otk_image_secure_boot_t;
+
+/* What one signature block is, checked in this order (the first that applies). */
+typedef enum {
+    OTK_IMAGE_SIG_ABSENT = 0,      /* byte 0 is not the magic 0xE7 (erased, unsigned) */
+    OTK_IMAGE_SIG_BAD_CRC,         /* magic present, CRC-32 of bytes [0, 1196) differs */
+    OTK_IMAGE_SIG_BAD_VERSION,     /* version byte neither 0x02 (RSA) nor 0x03 (ECDSA) */
+    OTK_IMAGE_SIG_UNSUPPORTED,     /* ECDSA on a curve or hash other than P-256 / SHA-256 */
+    OTK_IMAGE_SIG_PRESENT,         /* well-formed; not checked (no trust given) */
+    OTK_IMAGE_SIG_UNTRUSTED,       /* its key digest is not among the trusted ones */
+    OTK_IMAGE_SIG_DIGEST_MISMATCH, /* trusted key, but the block signs another digest */
+    OTK_IMAGE_SIG_BAD_KEY,         /* trusted digest, but the key material is not a key */
+    OTK_IMAGE_SIG_BAD_SIGNATURE,   /* trusted key, right digest, signature does not verify */
+    OTK_IMAGE_SIG_NO_CRYPTO,       /* the crypto backend cannot verify signatures */
+    OTK_IMAGE_SIG_VERIFIED,        /* a trusted key's valid signature over this image */
+} otk_image_sig_status_t;
+
+typedef struct {
+    otk_image_sig_status_t status;
+    uint8_t magic;                       /* byte 0 as found (0xE7 in a block) */
+    uint8_t version;                     /* byte 1 */
+    int8_t trusted_slot;                 /* eFuse digest slot that matched; -1 none */
+    uint32_t crc_stored, crc_computed;
+    uint8_t key_digest[OTK_SHA256_LEN];  /* valid from PRESENT on */
+    uint8_t image_digest[OTK_SHA256_LEN];/* the digest the block says it signs */
+} otk_image_sig_block_info_t;
+
+typedef struct {
+    bool sector_read;          /* blocks[] describe the sector */
+    uint32_t sector_offset;    /* image offset of the sector: round_up(total_len, 4 KiB) */
+    uint8_t digest[OTK_SHA256_LEN]; /* SHA-256 of image bytes [0, sector_offset) */
+    bool digest_done;          /* digest holds it */
+    otk_image_sig_block_info_t blocks[OTK_IMAGE_SIG_MAX_BLOCKS];
+    int8_t verified_block;     /* the first block that verified; -1 none */
+    bool checked;              /* the verdict depended on it (secure boot enabled) */
+} otk_image_sig_info_t;
+
+/* "RSA-3072", "ECDSA", "unknown" for a block's version byte. */
+const char *otk_image_sig_scheme_name(uint8_t version);
+/* "absent", "bad CRC", ..., "verified". */
+const char *otk_image_sig_status_name(otk_image_sig_status_t status);
+/* True when the 32 bytes are all zero (a blank eFuse key block). */
+bool otk_image_sig_digest_blank(const uint8_t digest[OTK_SHA256_LEN]);
+/* The key digest of a block's key material (espsecure digest_sbv2_public_key). ESP_OK,
+ * or ESP_ERR_INVALID_ARG when the version byte is not RSA or ECDSA P-256. */
+esp_err_t otk_image_sig_key_digest(const uint8_t block[OTK_IMAGE_SIG_BLOCK_LEN],
+                                   uint8_t out[OTK_SHA256_LEN]);
+
+/* ---------------------------------------------------------------------------------------
  * Verification */
 
 typedef enum {
@@ -132,10 +219,18 @@ typedef struct {
                                     secure boot v2, as esptool may rewrite the header) */
     bool require_app_desc;       /* an app's segment 0 must begin with the app desc magic
                                     (always required on configurable-MMU chips) */
+    /* Secure Boot v2. With secure_boot.enabled the image must be followed by a signature
+     * sector (inside max_size) with a block whose key digest is one of the non-blank
+     * key_digest entries and whose signature over the image verifies; otherwise
+     * ESP_ERR_IMAGE_INVALID naming each block's reason. read_signature alone: hash up to
+     * the sector and describe its blocks in info->sig when they are there, without
+     * requiring them (image info). */
+    otk_image_secure_boot_t secure_boot;
+    bool read_signature;
 } otk_image_verify_opts_t;
 
 /* App kind, any chip, no revision check, no size limit, hash only when present, app desc
- * required, bootloader hash not compared. */
+ * required, bootloader hash not compared, no signature required. */
 void otk_image_verify_opts_init(otk_image_verify_opts_t *opts);
 
 typedef struct {
@@ -174,6 +269,7 @@ typedef struct {
     bool has_bootloader_desc;    /* bootloader_desc holds segment 0's descriptor */
     esp_bootloader_desc_t bootloader_desc;
     bool complete;               /* the image was read through its end */
+    otk_image_sig_info_t sig;    /* the signature sector (opts secure_boot / read_signature) */
     esp_err_t verdict;           /* ESP_OK, ESP_ERR_IMAGE_INVALID, or a flash error */
 } otk_image_info_t;
 
@@ -196,6 +292,11 @@ typedef struct {
     esp_err_t err;         /* first problem found; ESP_OK while none */
     bool stopped;          /* the problem makes reading on meaningless */
     otk_diag_t diag;       /* reason for err */
+#if OTK_CONFIG_SECURE_BOOT
+    /* The image's hash carried on past the checksum block through the appended SHA-256
+     * and the padding to the signature sector (a copy of sha forked there). */
+    otk_sha256_ctx_t sig_sha;
+#endif
 } otk_image_stream_t;
 
 void otk_image_stream_init(otk_image_stream_t *s, const otk_image_verify_opts_t *opts);
@@ -205,7 +306,9 @@ void otk_image_stream_init(otk_image_stream_t *s, const otk_image_verify_opts_t 
  * ESP_ERR_INVALID_ARG (the stream is left as it was). */
 esp_err_t otk_image_stream_feed(otk_image_stream_t *s, const void *data, size_t len,
                                 otk_diag_t *diag);
-/* True once the image's last byte (checksum block, or hash) was fed, or reading stopped. */
+/* True once the image's last byte (checksum block, or hash) was fed, or reading stopped;
+ * with a signature to read, once the padding before its sector was fed too. The sector
+ * itself is not the stream's: otk_image_sig_check_* read it. */
 bool otk_image_stream_done(const otk_image_stream_t *s);
 /* Bytes of the image consumed so far. */
 uint32_t otk_image_stream_pos(const otk_image_stream_t *s);
@@ -213,6 +316,23 @@ uint32_t otk_image_stream_pos(const otk_image_stream_t *s);
  * cut short is ESP_ERR_IMAGE_INVALID ("truncated"). info may be NULL. */
 esp_err_t otk_image_stream_finish(otk_image_stream_t *s, otk_image_info_t *info,
                                   otk_diag_t *diag);
+
+/* The signature sector of an image whose stream has finished (info from
+ * otk_image_stream_finish, with info->sig.digest_done): read its three blocks from
+ * data[info->sig.sector_offset ..) (len bytes in all) or from flash at image_offset +
+ * info->sig.sector_offset, describe them in info->sig, and give the verdict opts asks
+ * for: with opts->secure_boot.enabled ESP_OK only when a trusted block verifies, else
+ * ESP_OK (the blocks are only described). A sector cut short counts as absent blocks;
+ * flash read errors are returned as they came. info->verdict is updated. The buffer and
+ * flash verifiers call these themselves; esp_ota_end's one-pass path calls the flash one
+ * after its stream. A block is handled in a 1216-byte buffer on the stack (about 2 KiB of
+ * stack with the RSA key and signature turned big-endian for the crypto port). */
+esp_err_t otk_image_sig_check_buffer(const void *data, size_t len,
+                                     const otk_image_verify_opts_t *opts,
+                                     otk_image_info_t *info, otk_diag_t *diag);
+esp_err_t otk_image_sig_check_flash(otk_flash_t *flash, uint32_t image_offset,
+                                    const otk_image_verify_opts_t *opts,
+                                    otk_image_info_t *info, otk_diag_t *diag);
 
 /* Verify the image at the start of a memory buffer (len bytes; the image may be shorter).
  * info and diag may be NULL; opts NULL means otk_image_verify_opts_init's defaults. */
@@ -227,7 +347,7 @@ esp_err_t otk_image_verify_buffer(const void *data, size_t len,
 esp_err_t otk_image_verify_flash(otk_flash_t *flash, uint32_t offset, uint32_t max_size,
                                  const otk_image_verify_opts_t *opts, otk_image_info_t *info,
                                  otk_diag_t *diag);
-/* The same with the verifier's state in caller storage (*stream, about 1.7 KiB with the
+/* The same with the verifier's state in caller storage (*stream, about 2.3 KiB with the
  * diagnostic text) instead of on the stack: for small stacks (the boot layer). Flash is
  * read OTK_CONFIG_IO_CHUNK bytes at a time into a buffer on the stack. */
 esp_err_t otk_image_verify_flash_with(otk_flash_t *flash, uint32_t offset, uint32_t max_size,

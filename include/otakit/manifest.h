@@ -117,6 +117,12 @@ const char *otk_node_type_name(otk_node_type_t type);
 typedef struct {
     size_t count;
     otk_service_node_t nodes[OTK_MANIFEST_MAX_NODES];
+    /* "manifest_version" (a whole number, never lower than the last one a device with a
+     * key accepted) and "expires" (RFC 3339 UTC): required when the device has a key. */
+    bool has_manifest_version;
+    uint64_t manifest_version;
+    bool has_expires;
+    int64_t expires; /* Unix seconds */
 } otk_manifest_t;
 
 /* Parse manifest text[0..len) (no NUL needed); relative node URIs are resolved against
@@ -135,6 +141,67 @@ bool otk_sha256_from_hex(const char *hex, size_t len, uint8_t out[OTK_SHA256_LEN
 /* 32 bytes -> 64 lowercase hex digits and a NUL. Returns out. */
 char *otk_sha256_to_hex(const uint8_t sha[OTK_SHA256_LEN], char out[2 * OTK_SHA256_LEN + 1]);
 
+/* ---- signed manifests (docs/manifest.md, "Signed manifests") ----------------------------- */
+
+/* The signature of a manifest is a file beside it: the manifest URI's path with this
+ * suffix (a query stays after it: ".../m.json?fleet=a" -> ".../m.json.sig?fleet=a"). */
+#define OTK_MANIFEST_SIG_SUFFIX ".sig"
+/* Its content: an ECDSA P-256 signature over the SHA-256 of the manifest's exact bytes, in
+ * DER (what `openssl dgst -sha256 -sign KEY.pem` writes): SEQUENCE { INTEGER r, INTEGER s },
+ * each at most 33 bytes (a leading 0 keeps a high bit positive): 2 + 2 * (2 + 33) bytes. */
+#define OTK_MANIFEST_SIG_DER_MAX 72u
+/* The signature as the crypto port takes it: r || s, big-endian. */
+#define OTK_MANIFEST_SIG_RS_LEN (2u * OTK_P256_COORD_LEN)
+/* The device's key: the P-256 public point x || y, big-endian. */
+#define OTK_MANIFEST_KEY_LEN (2u * OTK_P256_COORD_LEN)
+/* manifest_version is a JSON number, and the device keeps the last one in its JSON state
+ * file: cJSON writes numbers with 15 significant digits, so 15 digits is what reads back
+ * the same (a Unix time in milliseconds has 13). */
+#define OTK_MANIFEST_VERSION_MAX 999999999999999ull
+/* "YYYY-MM-DDTHH:MM:SSZ" and its NUL. */
+#define OTK_RFC3339_LEN 21u
+
+/* DER (strict: minimal lengths and integers, positive, nothing after) -> r || s.
+ * ESP_ERR_INVALID_ARG with diag when it is not one. */
+esp_err_t otk_manifest_sig_decode(const uint8_t *der, size_t len,
+                                  uint8_t rs[OTK_MANIFEST_SIG_RS_LEN], otk_diag_t *diag);
+/* r || s -> DER (minimal) into der[OTK_MANIFEST_SIG_DER_MAX]; returns its length. */
+size_t otk_manifest_sig_encode(const uint8_t rs[OTK_MANIFEST_SIG_RS_LEN],
+                               uint8_t der[OTK_MANIFEST_SIG_DER_MAX]);
+/* The signature's URI for a manifest URI; false when it does not fit cap. */
+bool otk_manifest_sig_uri(const char *manifest_uri, char *out, size_t cap);
+
+/* Does sig (DER) sign text[0..len) under key? ESP_OK; ESP_ERR_INVALID_CRC (it does not:
+ * another key, changed bytes, not a signature at all, r or s out of range; also a key that
+ * is not a P-256 point, which configuring it rules out); ESP_ERR_NOT_SUPPORTED (the crypto
+ * backend has no ECDSA). diag says which. */
+esp_err_t otk_manifest_verify(const char *text, size_t len, const uint8_t *sig, size_t sig_len,
+                              const uint8_t key[OTK_MANIFEST_KEY_LEN], otk_diag_t *diag);
+
+/* "2026-05-01T12:00:00Z" (exactly this form: UTC, seconds, no fraction) -> Unix seconds.
+ * false for anything else, an impossible date included. */
+bool otk_rfc3339_parse(const char *text, int64_t *unix_s);
+/* Unix seconds (years 1970..9999) -> "2026-05-01T12:00:00Z"; "?" outside. Returns out. */
+char *otk_rfc3339_format(int64_t unix_s, char out[OTK_RFC3339_LEN]);
+
+/* What a device trusts a manifest by. Without a key nothing below is enforced (a manifest
+ * is taken as it comes, as before keys existed). With one: the manifest must be signed by
+ * it, carry manifest_version and expires, not be expired at `now`, and its version must
+ * not be below the floor (equal only for the very manifest recorded there). */
+typedef struct {
+    const uint8_t *key;        /* OTK_MANIFEST_KEY_LEN bytes; NULL: no key configured */
+    int64_t now;               /* the device's clock, Unix seconds (tests set it) */
+    bool has_floor;            /* a manifest was accepted before: */
+    uint64_t floor;            /*   its manifest_version */
+    uint8_t floor_sha256[OTK_SHA256_LEN]; /* and its bytes' SHA-256 */
+} otk_manifest_trust_t;
+
+/* The freshness checks of trust on a parsed manifest whose text hashes to sha256.
+ * ESP_OK; ESP_ERR_INVALID_ARG (manifest_version or expires missing), ESP_ERR_INVALID_VERSION
+ * (below the floor, or equal to it with other bytes), ESP_ERR_TIMEOUT (expired). */
+esp_err_t otk_manifest_check_fresh(const otk_manifest_t *m, const uint8_t sha256[OTK_SHA256_LEN],
+                                   const otk_manifest_trust_t *trust, otk_diag_t *diag);
+
 /* ---- fetching a manifest ---------------------------------------------------------------- */
 
 typedef struct {
@@ -152,6 +219,23 @@ typedef struct {
 esp_err_t otk_manifest_fetch(const char *uri, const otk_source_opts_t *opts,
                              const char *if_none_match, char **text, size_t *len,
                              otk_manifest_fetch_t *info, otk_diag_t *diag);
+
+/* Fetch the signature of the manifest at manifest_uri into sig. ESP_ERR_NOT_FOUND when there
+ * is none (an unsigned manifest), ESP_ERR_INVALID_SIZE when the file is larger than a
+ * signature can be, else the source's errors; all with diag. */
+esp_err_t otk_manifest_fetch_sig(const char *manifest_uri, const otk_source_opts_t *opts,
+                                 uint8_t sig[OTK_MANIFEST_SIG_DER_MAX], size_t *sig_len,
+                                 otk_diag_t *diag);
+
+/* Fetch, authenticate and parse: otk_manifest_fetch; with a key, the signature is fetched
+ * and checked over the exact bytes *before* they are parsed; then otk_manifest_parse and
+ * otk_manifest_check_fresh. On any refusal *out is NULL and nothing else happened (no
+ * image is opened). info->not_modified: *out NULL, ESP_OK. Errors: the fetch's,
+ * ESP_ERR_NOT_FOUND (unsigned: no signature file), otk_manifest_verify's, the parser's,
+ * otk_manifest_check_fresh's; diag begins with the URI. */
+esp_err_t otk_manifest_get(const char *uri, const otk_source_opts_t *opts,
+                           const char *if_none_match, const otk_manifest_trust_t *trust,
+                           otk_manifest_t **out, otk_manifest_fetch_t *info, otk_diag_t *diag);
 
 #ifdef __cplusplus
 }

@@ -269,12 +269,22 @@ typedef struct {
     uint8_t sha256[OTK_SHA256_LEN];
 } otk_service_seen_t;
 
+/* The newest signed manifest this device accepted (docs/manifest.md): one with a lower
+ * manifest_version, or the same one with other bytes, is refused. Raised, never lowered,
+ * each time a device with a manifest key accepts a manifest. */
+typedef struct {
+    bool active;
+    uint64_t version;
+    uint8_t sha256[OTK_SHA256_LEN]; /* of that manifest's bytes */
+} otk_service_floor_t;
+
 typedef struct {
     size_t record_count;
     otk_service_record_t records[OTK_SERVICE_MAX_RECORDS];
     otk_service_commit_t commit;
     otk_service_resume_t resume;
     otk_service_seen_t manifest;
+    otk_service_floor_t floor;
 } otk_service_state_t;
 
 void otk_service_state_init(otk_service_state_t *state);
@@ -293,6 +303,18 @@ esp_err_t otk_service_state_load(const char *path, otk_service_state_t *state,
                                  otk_diag_t *diag);
 esp_err_t otk_service_state_save(const char *path, const otk_service_state_t *state,
                                  otk_diag_t *diag);
+
+/* ---- a trusted manifest ------------------------------------------------------------------ */
+
+/* otk_manifest_get with the device's trust: key (OTK_MANIFEST_KEY_LEN bytes; NULL: none),
+ * its clock, and the floor kept in the state file at state_path (NULL: none kept). A
+ * manifest accepted under a key raises the floor to its manifest_version (saved before
+ * this returns, so a crash cannot forget it); nothing is written for a refused one.
+ * Errors: otk_manifest_get's, or the state file's. */
+esp_err_t otk_service_manifest_get(const char *uri, const otk_source_opts_t *opts,
+                                   const char *if_none_match, const uint8_t *key, int64_t now,
+                                   const char *state_path, otk_manifest_t **out,
+                                   otk_manifest_fetch_t *info, otk_diag_t *diag);
 
 /* ---- running a list --------------------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ static void verify_opts(const boot_ctx_t *ctx, otk_image_verify_opts_t *o)
     o->chip_id = ctx->config->chip_id;
     o->check_chip_rev = ctx->config->check_chip_rev;
     o->chip_rev = ctx->config->chip_rev;
+    o->secure_boot = ctx->config->secure_boot;
 }
 
 /* esp_image's "segment N: paddr=... vaddr=... size=...h (...) map|load" lines. */

@@ -3,60 +3,70 @@
 #include "otakit/config.h"
 
 #if OTK_CONFIG_CRC32_TABLE
-/* One 256-entry table (1 KiB): a byte per step, several times the nibble loop's speed;
- * the control path checks every frame with it. Written out so that it needs no init. */
-static const uint32_t crc_byte[256] = {
-    0x00000000, 0x77073096, 0xee0e612c, 0x990951ba, 0x076dc419, 0x706af48f,
-    0xe963a535, 0x9e6495a3, 0x0edb8832, 0x79dcb8a4, 0xe0d5e91e, 0x97d2d988,
-    0x09b64c2b, 0x7eb17cbd, 0xe7b82d07, 0x90bf1d91, 0x1db71064, 0x6ab020f2,
-    0xf3b97148, 0x84be41de, 0x1adad47d, 0x6ddde4eb, 0xf4d4b551, 0x83d385c7,
-    0x136c9856, 0x646ba8c0, 0xfd62f97a, 0x8a65c9ec, 0x14015c4f, 0x63066cd9,
-    0xfa0f3d63, 0x8d080df5, 0x3b6e20c8, 0x4c69105e, 0xd56041e4, 0xa2677172,
-    0x3c03e4d1, 0x4b04d447, 0xd20d85fd, 0xa50ab56b, 0x35b5a8fa, 0x42b2986c,
-    0xdbbbc9d6, 0xacbcf940, 0x32d86ce3, 0x45df5c75, 0xdcd60dcf, 0xabd13d59,
-    0x26d930ac, 0x51de003a, 0xc8d75180, 0xbfd06116, 0x21b4f4b5, 0x56b3c423,
-    0xcfba9599, 0xb8bda50f, 0x2802b89e, 0x5f058808, 0xc60cd9b2, 0xb10be924,
-    0x2f6f7c87, 0x58684c11, 0xc1611dab, 0xb6662d3d, 0x76dc4190, 0x01db7106,
-    0x98d220bc, 0xefd5102a, 0x71b18589, 0x06b6b51f, 0x9fbfe4a5, 0xe8b8d433,
-    0x7807c9a2, 0x0f00f934, 0x9609a88e, 0xe10e9818, 0x7f6a0dbb, 0x086d3d2d,
-    0x91646c97, 0xe6635c01, 0x6b6b51f4, 0x1c6c6162, 0x856530d8, 0xf262004e,
-    0x6c0695ed, 0x1b01a57b, 0x8208f4c1, 0xf50fc457, 0x65b0d9c6, 0x12b7e950,
-    0x8bbeb8ea, 0xfcb9887c, 0x62dd1ddf, 0x15da2d49, 0x8cd37cf3, 0xfbd44c65,
-    0x4db26158, 0x3ab551ce, 0xa3bc0074, 0xd4bb30e2, 0x4adfa541, 0x3dd895d7,
-    0xa4d1c46d, 0xd3d6f4fb, 0x4369e96a, 0x346ed9fc, 0xad678846, 0xda60b8d0,
-    0x44042d73, 0x33031de5, 0xaa0a4c5f, 0xdd0d7cc9, 0x5005713c, 0x270241aa,
-    0xbe0b1010, 0xc90c2086, 0x5768b525, 0x206f85b3, 0xb966d409, 0xce61e49f,
-    0x5edef90e, 0x29d9c998, 0xb0d09822, 0xc7d7a8b4, 0x59b33d17, 0x2eb40d81,
-    0xb7bd5c3b, 0xc0ba6cad, 0xedb88320, 0x9abfb3b6, 0x03b6e20c, 0x74b1d29a,
-    0xead54739, 0x9dd277af, 0x04db2615, 0x73dc1683, 0xe3630b12, 0x94643b84,
-    0x0d6d6a3e, 0x7a6a5aa8, 0xe40ecf0b, 0x9309ff9d, 0x0a00ae27, 0x7d079eb1,
-    0xf00f9344, 0x8708a3d2, 0x1e01f268, 0x6906c2fe, 0xf762575d, 0x806567cb,
-    0x196c3671, 0x6e6b06e7, 0xfed41b76, 0x89d32be0, 0x10da7a5a, 0x67dd4acc,
-    0xf9b9df6f, 0x8ebeeff9, 0x17b7be43, 0x60b08ed5, 0xd6d6a3e8, 0xa1d1937e,
-    0x38d8c2c4, 0x4fdff252, 0xd1bb67f1, 0xa6bc5767, 0x3fb506dd, 0x48b2364b,
-    0xd80d2bda, 0xaf0a1b4c, 0x36034af6, 0x41047a60, 0xdf60efc3, 0xa867df55,
-    0x316e8eef, 0x4669be79, 0xcb61b38c, 0xbc66831a, 0x256fd2a0, 0x5268e236,
-    0xcc0c7795, 0xbb0b4703, 0x220216b9, 0x5505262f, 0xc5ba3bbe, 0xb2bd0b28,
-    0x2bb45a92, 0x5cb36a04, 0xc2d7ffa7, 0xb5d0cf31, 0x2cd99e8b, 0x5bdeae1d,
-    0x9b64c2b0, 0xec63f226, 0x756aa39c, 0x026d930a, 0x9c0906a9, 0xeb0e363f,
-    0x72076785, 0x05005713, 0x95bf4a82, 0xe2b87a14, 0x7bb12bae, 0x0cb61b38,
-    0x92d28e9b, 0xe5d5be0d, 0x7cdcefb7, 0x0bdbdf21, 0x86d3d2d4, 0xf1d4e242,
-    0x68ddb3f8, 0x1fda836e, 0x81be16cd, 0xf6b9265b, 0x6fb077e1, 0x18b74777,
-    0x88085ae6, 0xff0f6a70, 0x66063bca, 0x11010b5c, 0x8f659eff, 0xf862ae69,
-    0x616bffd3, 0x166ccf45, 0xa00ae278, 0xd70dd2ee, 0x4e048354, 0x3903b3c2,
-    0xa7672661, 0xd06016f7, 0x4969474d, 0x3e6e77db, 0xaed16a4a, 0xd9d65adc,
-    0x40df0b66, 0x37d83bf0, 0xa9bcae53, 0xdebb9ec5, 0x47b2cf7f, 0x30b5ffe9,
-    0xbdbdf21c, 0xcabac28a, 0x53b39330, 0x24b4a3a6, 0xbad03605, 0xcdd70693,
-    0x54de5729, 0x23d967bf, 0xb3667a2e, 0xc4614ab8, 0x5d681b02, 0x2a6f2b94,
-    0xb40bbe37, 0xc30c8ea1, 0x5a05df1b, 0x2d02ef8d,
+/* Slicing by 8 (8 KiB of tables): eight bytes per step, about five times the speed of a
+ * byte table; the control path checks every frame and every write's data with it, on both
+ * ends. crc_slice[k][n] is the register after byte n followed by k zero bytes. The CRC is
+ * linear, so an entry is the XOR of the entries of n's set bits: the tables are built at
+ * compile time from those 8 single-bit entries of each (no init, nothing to race on). */
+#define CRC_SLICE0 0x77073096u, 0xee0e612cu, 0x076dc419u, 0x0edb8832u, \
+                   0x1db71064u, 0x3b6e20c8u, 0x76dc4190u, 0xedb88320u
+#define CRC_SLICE1 0x191b3141u, 0x32366282u, 0x646cc504u, 0xc8d98a08u, \
+                   0x4ac21251u, 0x958424a2u, 0xf0794f05u, 0x3b83984bu
+#define CRC_SLICE2 0x01c26a37u, 0x0384d46eu, 0x0709a8dcu, 0x0e1351b8u, \
+                   0x1c26a370u, 0x384d46e0u, 0x709a8dc0u, 0xe1351b80u
+#define CRC_SLICE3 0xb8bc6765u, 0xaa09c88bu, 0x8f629757u, 0xc5b428efu, \
+                   0x5019579fu, 0xa032af3eu, 0x9b14583du, 0xed59b63bu
+#define CRC_SLICE4 0x3d6029b0u, 0x7ac05360u, 0xf580a6c0u, 0x30704bc1u, \
+                   0x60e09782u, 0xc1c12f04u, 0x58f35849u, 0xb1e6b092u
+#define CRC_SLICE5 0xcb5cd3a5u, 0x4dc8a10bu, 0x9b914216u, 0xec53826du, \
+                   0x03d6029bu, 0x07ac0536u, 0x0f580a6cu, 0x1eb014d8u
+#define CRC_SLICE6 0xa6770bb4u, 0x979f1129u, 0xf44f2413u, 0x33ef4e67u, \
+                   0x67de9cceu, 0xcfbd399cu, 0x440b7579u, 0x8816eaf2u
+#define CRC_SLICE7 0xccaa009eu, 0x4225077du, 0x844a0efau, 0xd3e51bb5u, \
+                   0x7cbb312bu, 0xf9766256u, 0x299dc2edu, 0x533b85dau
+#define CRC_BIT(n, i, v) ((((unsigned)(n) >> (i)) & 1u) ? (v) : 0u)
+#define CRC_ENTRY(n, b0, b1, b2, b3, b4, b5, b6, b7)                                       \
+    (CRC_BIT(n, 0, b0) ^ CRC_BIT(n, 1, b1) ^ CRC_BIT(n, 2, b2) ^ CRC_BIT(n, 3, b3) ^      \
+     CRC_BIT(n, 4, b4) ^ CRC_BIT(n, 5, b5) ^ CRC_BIT(n, 6, b6) ^ CRC_BIT(n, 7, b7))
+#define CRC_ROW4(n, ...)                                                                    \
+    CRC_ENTRY((n), __VA_ARGS__), CRC_ENTRY((n) + 1, __VA_ARGS__),                          \
+        CRC_ENTRY((n) + 2, __VA_ARGS__), CRC_ENTRY((n) + 3, __VA_ARGS__)
+#define CRC_ROW16(n, ...)                                                                   \
+    CRC_ROW4((n), __VA_ARGS__), CRC_ROW4((n) + 4, __VA_ARGS__),                            \
+        CRC_ROW4((n) + 8, __VA_ARGS__), CRC_ROW4((n) + 12, __VA_ARGS__)
+#define CRC_ROW64(n, ...)                                                                   \
+    CRC_ROW16((n), __VA_ARGS__), CRC_ROW16((n) + 16, __VA_ARGS__),                         \
+        CRC_ROW16((n) + 32, __VA_ARGS__), CRC_ROW16((n) + 48, __VA_ARGS__)
+#define CRC_TABLE(...)                                                                      \
+    {                                                                                       \
+        CRC_ROW64(0, __VA_ARGS__), CRC_ROW64(64, __VA_ARGS__), CRC_ROW64(128, __VA_ARGS__), \
+            CRC_ROW64(192, __VA_ARGS__)                                                     \
+    }
+
+static const uint32_t crc_slice[8][256] = {
+    CRC_TABLE(CRC_SLICE0), CRC_TABLE(CRC_SLICE1), CRC_TABLE(CRC_SLICE2), CRC_TABLE(CRC_SLICE3),
+    CRC_TABLE(CRC_SLICE4), CRC_TABLE(CRC_SLICE5), CRC_TABLE(CRC_SLICE6), CRC_TABLE(CRC_SLICE7),
 };
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 uint32_t otk_crc32_update(uint32_t crc, const void *data, size_t len)
 {
     const uint8_t *p = data;
     crc = ~crc;
-    for (size_t i = 0; i < len; i++) {
-        crc = (crc >> 8) ^ crc_byte[(crc ^ p[i]) & 0xffu];
+    for (; len >= 8; p += 8, len -= 8) {
+        uint32_t lo = crc ^ le32(p);
+        uint32_t hi = le32(p + 4);
+        crc = crc_slice[7][lo & 0xffu] ^ crc_slice[6][(lo >> 8) & 0xffu] ^
+              crc_slice[5][(lo >> 16) & 0xffu] ^ crc_slice[4][lo >> 24] ^
+              crc_slice[3][hi & 0xffu] ^ crc_slice[2][(hi >> 8) & 0xffu] ^
+              crc_slice[1][(hi >> 16) & 0xffu] ^ crc_slice[0][hi >> 24];
+    }
+    for (; len > 0; p++, len--) {
+        crc = (crc >> 8) ^ crc_slice[0][(crc ^ *p) & 0xffu];
     }
     return ~crc;
 }

@@ -86,6 +86,7 @@ void otk_device_boot_config(const otk_device_t *dev, otk_boot_config_t *boot_con
     boot_config->chip_rev = dev->config.chip_rev;
     boot_config->secure_version_efuse = dev->efuse_secure_version;
     boot_config->secure_version_bits = dev->config.secure_version_bits;
+    boot_config->secure_boot = dev->config.secure_boot;
 }
 
 /* RAM does not survive a reset: open updates, what the engine knew of flash, a pending

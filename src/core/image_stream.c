@@ -4,7 +4,11 @@
  *
  * States follow the image: header, then per segment its header and its data, then the
  * pad block ending in the checksum, then (optionally) the 32-byte SHA-256. Every byte
- * before the hash goes into the running SHA-256; segment data also into the XOR.
+ * before the hash goes into the running SHA-256; segment data also into the XOR. When a
+ * Secure Boot v2 signature is to be read, a copy of that hash forked at the checksum goes
+ * on through the SHA-256 and the padding up to the signature sector's 4 KiB boundary: the
+ * digest the signature blocks sign, got in the same single pass (image_sig.c reads the
+ * sector itself).
  *
  * Problems are of two kinds. Those that make the rest unreadable (bad magic, too many
  * segments, a bad segment length, an image that overruns the partition) stop reading.
@@ -21,7 +25,8 @@ enum {
     ST_SEG_DATA,
     ST_PAD,
     ST_HASH,
-    ST_DONE,    /* read through the end of the image */
+    ST_SIG_PAD, /* image end .. signature sector: hashed for the signature only */
+    ST_DONE,    /* read through the end of the image (and the padding after it) */
     ST_STOPPED, /* a problem made the rest unreadable */
 };
 
@@ -98,6 +103,55 @@ static void enter(otk_image_stream_t *s, uint8_t state, uint32_t len)
 {
     s->state = state;
     s->state_end = s->pos + len;
+}
+
+#if OTK_CONFIG_SECURE_BOOT
+/* Secure boot asks for a signature; read_signature only wants to see one if it is there. */
+static bool sig_enforced(const otk_image_stream_t *s)
+{
+    return s->opts.secure_boot.enabled;
+}
+
+static bool sig_wanted(const otk_image_stream_t *s)
+{
+    return s->opts.secure_boot.enabled || s->opts.read_signature;
+}
+
+/* The image ends at pos: the signature sector follows at the next 4 KiB boundary, and
+ * everything before it is what the blocks sign. */
+static void enter_sig_pad(otk_image_stream_t *s)
+{
+    otk_image_sig_info_t *sig = &s->info.sig;
+    uint32_t sector = (s->pos + OTK_IMAGE_SIG_SECTOR_LEN - 1u) & ~(OTK_IMAGE_SIG_SECTOR_LEN - 1u);
+    sig->sector_offset = sector;
+    uint32_t max = s->opts.max_size;
+    if (max != 0 && (sector > max || max - sector < OTK_IMAGE_SIG_SECTOR_LEN)) {
+        if (sig_enforced(s) && problem(s, true)) {
+            otk_diag_set(&s->diag,
+                         "Secure Boot v2: the signature sector [0x%x, 0x%x) after the image "
+                         "does not fit the partition size 0x%x",
+                         (unsigned)sector, (unsigned)(sector + OTK_IMAGE_SIG_SECTOR_LEN),
+                         (unsigned)max);
+        } else {
+            s->state = ST_DONE; /* nothing to read: no signature there */
+        }
+        return;
+    }
+    enter(s, ST_SIG_PAD, sector - s->pos);
+}
+#endif
+
+/* The last byte of the image went in. */
+static void end_of_image(otk_image_stream_t *s)
+{
+    s->info.complete = true;
+#if OTK_CONFIG_SECURE_BOOT
+    if (sig_wanted(s)) {
+        enter_sig_pad(s);
+        return;
+    }
+#endif
+    s->state = ST_DONE;
 }
 
 /* After the last segment: the pad block ends with the checksum on a 16-byte boundary. */
@@ -321,6 +375,11 @@ static void process_checksum(otk_image_stream_t *s)
     info->checksum_stored = s->buf[info->image_len - info->data_end - 1];
     info->checksum_read = true;
     info->checksum_valid = info->checksum_computed == info->checksum_stored;
+#if OTK_CONFIG_SECURE_BOOT
+    if (sig_wanted(s)) {
+        s->sig_sha = s->sha; /* plain data: the copy goes on on its own (crypto.h) */
+    }
+#endif
     otk_sha256_final(&s->sha, info->hash_computed);
     if (!info->checksum_valid && problem(s, false)) {
         otk_diag_set(&s->diag,
@@ -341,8 +400,7 @@ static void process_checksum(otk_image_stream_t *s)
     if (info->hash_appended) {
         enter(s, ST_HASH, OTK_SHA256_LEN);
     } else {
-        info->complete = true;
-        s->state = ST_DONE;
+        end_of_image(s);
     }
 }
 
@@ -362,8 +420,7 @@ static void process_hash(otk_image_stream_t *s)
         otk_diag_set(&s->diag, "SHA-256: expected %s, found %s (image offset 0x%x)", want, got,
                      (unsigned)info->image_len);
     }
-    info->complete = true;
-    s->state = ST_DONE;
+    end_of_image(s);
 }
 
 /* The current state's bytes are all in: act on them and move to the next state. */
@@ -393,6 +450,13 @@ static void complete_state(otk_image_stream_t *s)
     case ST_HASH:
         process_hash(s);
         break;
+#if OTK_CONFIG_SECURE_BOOT
+    case ST_SIG_PAD:
+        otk_sha256_final(&s->sig_sha, s->info.sig.digest);
+        s->info.sig.digest_done = true;
+        s->state = ST_DONE;
+        break;
+#endif
     default:
         break;
     }
@@ -413,6 +477,36 @@ static uint32_t buf_start(const otk_image_stream_t *s)
     }
 }
 
+/* acc XOR the bytes at p, word by word: the checksum folds the 8 byte lanes of the word
+ * together at the end, so which lane a byte lands in does not matter. Four independent
+ * words per step (the XORs pipeline): this runs over every byte of every image. */
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+static uint64_t xor_words(uint64_t acc, const uint8_t *p, size_t n)
+{
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t k = 0;
+    for (; k + 32 <= n; k += 32) {
+        a0 ^= load64(p + k);
+        a1 ^= load64(p + k + 8);
+        a2 ^= load64(p + k + 16);
+        a3 ^= load64(p + k + 24);
+    }
+    acc ^= a0 ^ a1 ^ a2 ^ a3;
+    for (; k + sizeof acc <= n; k += sizeof acc) {
+        acc ^= load64(p + k);
+    }
+    for (; k < n; k++) {
+        acc ^= p[k];
+    }
+    return acc;
+}
+
 void otk_image_stream_init(otk_image_stream_t *s, const otk_image_verify_opts_t *opts)
 {
     memset(s, 0, sizeof *s);
@@ -423,7 +517,17 @@ void otk_image_stream_init(otk_image_stream_t *s, const otk_image_verify_opts_t 
     }
     s->info.kind = OTK_IMAGE_AUTO;
     s->info.verdict = ESP_OK;
+    s->info.sig.verified_block = -1;
     s->err = ESP_OK;
+#if !OTK_CONFIG_SECURE_BOOT
+    /* Built without signature checks: a device that needs them gets nothing through
+     * (the image is still read, so info describes it). */
+    if (s->opts.secure_boot.enabled) {
+        s->err = ESP_ERR_IMAGE_INVALID;
+        otk_diag_set(&s->diag, "Secure Boot v2 is on, but this build cannot check "
+                               "signatures (OTK_CONFIG_SECURE_BOOT=0)");
+    }
+#endif
     otk_sha256_init(&s->sha);
     enter(s, ST_HEADER, OTK_IMAGE_HEADER_LEN);
 }
@@ -442,21 +546,20 @@ esp_err_t otk_image_stream_feed(otk_image_stream_t *s, const void *data, size_t 
         if (s->state <= ST_PAD) {
             otk_sha256_update(&s->sha, p, n);
         }
+#if OTK_CONFIG_SECURE_BOOT
+        if (s->state >= ST_HASH && sig_wanted(s)) {
+            otk_sha256_update(&s->sig_sha, p, n);
+        }
+#endif
         if (s->state == ST_SEG_DATA) {
-            uint64_t acc = s->xor_acc;
-            size_t k = 0;
-            for (; k + sizeof acc <= n; k += sizeof acc) {
-                uint64_t w;
-                memcpy(&w, p + k, sizeof w);
-                acc ^= w;
-            }
-            for (; k < n; k++) {
-                acc ^= p[k];
-            }
-            s->xor_acc = acc;
+            s->xor_acc = xor_words(s->xor_acc, p, n);
             if (s->seg == 0 && s->desc_len < APP_DESC_LEN) {
                 capture_desc(s, p, n);
             }
+#if OTK_CONFIG_SECURE_BOOT
+        } else if (s->state == ST_SIG_PAD) {
+            /* hashed above; nothing to keep */
+#endif
         } else {
             memcpy(s->buf + (s->pos - buf_start(s)), p, n);
         }
@@ -490,16 +593,29 @@ uint32_t otk_image_stream_pos(const otk_image_stream_t *s)
 esp_err_t otk_image_stream_finish(otk_image_stream_t *s, otk_image_info_t *info,
                                   otk_diag_t *diag)
 {
-    if (s->err == ESP_OK && s->state != ST_DONE) {
+    /* Data that ends in the padding before a signature sector that is only to be shown
+     * is an image without a signature, not a truncated one. */
+#if OTK_CONFIG_SECURE_BOOT
+    bool sig_optional = s->state == ST_SIG_PAD && !sig_enforced(s);
+#else
+    bool sig_optional = false;
+#endif
+    if (s->err == ESP_OK && s->state != ST_DONE && !sig_optional) {
         static const char *const what[] = {
             [ST_HEADER] = "the header",
             [ST_SEG_HEADER] = "a segment header",
             [ST_SEG_DATA] = "segment data",
             [ST_PAD] = "the checksum block",
             [ST_HASH] = "the appended SHA-256",
+            [ST_SIG_PAD] = "the padding before the signature sector",
         };
         problem(s, false);
-        if (s->state == ST_SEG_HEADER || s->state == ST_SEG_DATA) {
+        if (OTK_CONFIG_SECURE_BOOT && s->state == ST_SIG_PAD) {
+            otk_diag_set(&s->diag,
+                         "Secure Boot v2: unsigned: the data ends at image offset 0x%x, before "
+                         "the signature sector at 0x%x",
+                         (unsigned)s->pos, (unsigned)s->state_end);
+        } else if (s->state == ST_SEG_HEADER || s->state == ST_SEG_DATA) {
             otk_diag_set(&s->diag,
                          "image truncated: segment %u %s needs bytes up to image offset 0x%x, "
                          "only 0x%x given",

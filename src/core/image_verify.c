@@ -1,5 +1,6 @@
 /* Whole-image verifiers: a memory buffer and a flash range. Both only feed the streaming
- * verifier (image_stream.c), so an image gets one verdict however it arrives. */
+ * verifier (image_stream.c), so an image gets one verdict however it arrives; then, when
+ * the options ask for a signature, the sector after the image (image_sig.c). */
 #include <string.h>
 
 #include "image_internal.h"
@@ -20,7 +21,16 @@ esp_err_t otk_image_verify_buffer(const void *data, size_t len,
     otk_image_stream_init(&s, opts);
     /* Every byte goes in even after a problem, so info describes all of the image. */
     otk_image_stream_feed(&s, data, len, NULL);
-    return otk_image_stream_finish(&s, info, diag);
+    esp_err_t err = otk_image_stream_finish(&s, NULL, diag);
+#if OTK_CONFIG_SECURE_BOOT
+    if (err == ESP_OK && s.info.sig.digest_done) {
+        err = otk_image_sig_check_buffer(data, len, &s.opts, &s.info, diag);
+    }
+#endif
+    if (info != NULL) {
+        *info = s.info;
+    }
+    return err;
 }
 
 esp_err_t otk_image_verify_flash(otk_flash_t *flash, uint32_t offset, uint32_t max_size,
@@ -88,7 +98,15 @@ esp_err_t otk_image_verify_flash_with(otk_flash_t *flash, uint32_t offset, uint3
         pos += n;
     }
     otk_diag_t why;
-    esp_err_t err = otk_image_stream_finish(s, info, &why);
+    esp_err_t err = otk_image_stream_finish(s, NULL, &why);
+#if OTK_CONFIG_SECURE_BOOT
+    if (err == ESP_OK && s->info.sig.digest_done) {
+        err = otk_image_sig_check_flash(flash, offset, &s->opts, &s->info, &why);
+    }
+#endif
+    if (info != NULL) {
+        *info = s->info;
+    }
     if (err != ESP_OK) {
         otk_diag_set(diag, "image at 0x%x: %s", (unsigned)offset, why.msg);
     }

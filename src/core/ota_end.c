@@ -34,6 +34,13 @@ static esp_err_t verify_image(otk_device_t *dev, otk_ota_entry_t *e, otk_image_i
         ota_stream_catch_up(e, s->size);
         if (e->stream_ok) {
             err = otk_image_stream_finish(&e->stream, info, &why);
+#if OTK_CONFIG_SECURE_BOOT
+            /* The stream hashed up to the signature sector; the sector is read here. */
+            if (err == ESP_OK && info->sig.digest_done) {
+                err = otk_image_sig_check_flash(dev->flash, s->address, &e->stream.opts, info,
+                                                &why);
+            }
+#endif
         } else {
             bool app = ota_check_of(e->final) == OTA_CHECK_APP;
             otk_image_verify_opts_t opts;

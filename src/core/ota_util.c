@@ -68,6 +68,7 @@ void ota_verify_opts(const otk_device_t *dev, otk_image_kind_t kind,
     opts->chip_id = dev->config.chip_id;
     opts->check_chip_rev = true;
     opts->chip_rev = dev->config.chip_rev;
+    opts->secure_boot = dev->config.secure_boot;
 }
 
 esp_err_t ota_verify_app(otk_device_t *dev, const esp_partition_t *p, otk_image_info_t *info,

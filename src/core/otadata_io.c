@@ -203,6 +203,15 @@ esp_err_t otk_otadata_select_slot(const esp_partition_t *part, uint32_t slot, ui
     int sector;
     esp_ota_select_entry_t entry;
     err = otk_otadata_plan_select(entries, slot, n_slots, state, rule, &sector, &entry);
+    if (err == ESP_ERR_INVALID_STATE) {
+        /* The only way planning fails on good arguments: say which seq ran out. */
+        int active = otk_otadata_active(entries);
+        OTK_LOGE(TAG, "cannot select slot %u of %u: the next seq after the active 0x%08x "
+                 "would reach 0xFFFFFFFF (the erased value): the seq space is used up",
+                 (unsigned)slot, (unsigned)n_slots,
+                 active != OTK_OTADATA_NONE ? (unsigned)entries[active].ota_seq : 0u);
+        return err;
+    }
     if (err != ESP_OK) {
         OTK_LOGE(TAG, "cannot select slot %u of %u: %s", (unsigned)slot, (unsigned)n_slots,
                  esp_err_to_name(err));

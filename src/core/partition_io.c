@@ -11,10 +11,29 @@ static otk_flash_t *device_of(const esp_partition_t *part)
     return part != NULL ? part->flash_chip : NULL;
 }
 
+/* The partition lies inside its device. A table read with the app-side rules (which,
+ * like ESP-IDF's partition.c, check nothing) may hold one that runs past the chip or
+ * wraps past 4 GiB, where address + offset would come back around to the bootloader at
+ * flash address 0: refused before any address is formed. */
+static esp_err_t check_inside(const esp_partition_t *part, const char *op)
+{
+    uint32_t chip = otk_flash_size(part->flash_chip);
+    if (part->address > chip || part->size > chip - part->address) {
+        OTK_LOGE(TAG, "%s '%s': the partition at 0x%x (0x%x bytes) does not lie inside the "
+                 "0x%x-byte flash", op, part->label, (unsigned)part->address,
+                 (unsigned)part->size, (unsigned)chip);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    return ESP_OK;
+}
+
 /* offset > size -> INVALID_ARG; offset + len > size -> INVALID_SIZE (no overflow). */
 static esp_err_t check_range(const esp_partition_t *part, size_t offset, size_t len,
                              const char *op)
 {
+    if (check_inside(part, op) != ESP_OK) {
+        return ESP_ERR_INVALID_SIZE;
+    }
     if (offset > part->size) {
         OTK_LOGE(TAG, "%s '%s': offset 0x%zx is past the 0x%x-byte partition", op, part->label,
                  offset, (unsigned)part->size);
@@ -71,6 +90,9 @@ esp_err_t otk_partition_erase_range(const esp_partition_t *part, size_t offset, 
     if (part->readonly) {
         OTK_LOGE(TAG, "erase '%s': partition is read-only", part->label);
         return ESP_ERR_NOT_ALLOWED;
+    }
+    if (check_inside(part, "erase") != ESP_OK) {
+        return ESP_ERR_INVALID_SIZE;
     }
     /* A hand-built esp_partition_t may leave erase_size 0; the sector is what it means. */
     size_t unit = part->erase_size != 0 ? part->erase_size : OTK_FLASH_SECTOR_SIZE;

@@ -54,6 +54,7 @@ static esp_err_t verify(const char *func, const esp_partition_pos_t *part,
     opts.chip_id = bc.chip_id;
     opts.check_chip_rev = bc.check_chip_rev;
     opts.chip_rev = bc.chip_rev;
+    opts.secure_boot = bc.secure_boot; /* with secure boot, esp_image_verify checks it */
     memset(info, 0, sizeof *info);
     otk_diag_clear(diag);
     return otk_image_verify_flash(dev->flash, part->offset, part->size, &opts, info, diag);

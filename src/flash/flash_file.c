@@ -37,6 +37,14 @@ static esp_err_t file_write(void *ctx, uint32_t addr, const void *src, size_t le
     return ESP_OK;
 }
 
+/* An erased unit reads 0xFF: one memset, not a write of 0xFF per page. */
+static esp_err_t file_erase(void *ctx, uint32_t addr, size_t len)
+{
+    file_ctx_t *file = ctx;
+    memset(file->map + addr, 0xFF, len);
+    return ESP_OK;
+}
+
 static const uint8_t *file_view(void *ctx, uint32_t addr, size_t len)
 {
     (void)len;
@@ -67,6 +75,7 @@ static const otk_flash_backend_t file_backend = {
     .sync = file_sync,
     .close = file_close,
     .map = file_view,
+    .erase = file_erase,
 };
 
 static esp_err_t open_error(const char *path, const char *what)

@@ -23,6 +23,14 @@ static esp_err_t mem_write(void *ctx, uint32_t addr, const void *src, size_t len
     return ESP_OK;
 }
 
+/* An erased unit reads 0xFF: one memset, not a write of 0xFF per page. */
+static esp_err_t mem_erase(void *ctx, uint32_t addr, size_t len)
+{
+    mem_ctx_t *mem = ctx;
+    memset(mem->bytes + addr, 0xFF, len);
+    return ESP_OK;
+}
+
 static const uint8_t *mem_map(void *ctx, uint32_t addr, size_t len)
 {
     (void)len;
@@ -43,6 +51,7 @@ static const otk_flash_backend_t mem_backend = {
     .sync = NULL, /* nothing outlives the process */
     .close = mem_close,
     .map = mem_map,
+    .erase = mem_erase,
 };
 
 /* A memory device whose bytes are left for the caller to fill. */

@@ -72,10 +72,20 @@ static void log_config(FILE *out, const otk_device_t *dev)
                                                          c->secure_version_bits),
                  (unsigned)c->secure_version_bits);
     }
+    unsigned keys = 0;
+    for (unsigned i = 0; i < OTK_IMAGE_SIG_MAX_BLOCKS; i++) {
+        keys += otk_image_sig_digest_blank(c->secure_boot.key_digest[i]) ? 0u : 1u;
+    }
+    char secure[48] = "";
+    if (c->secure_boot.enabled) {
+        snprintf(secure, sizeof secure, ", secure boot v2 on (%u trusted key%s)", keys,
+                 keys == 1 ? "" : "s");
+    }
     otk_device_log_line(out, dev, 'I', TAG_BOOT,
-                        "otakit simulated device: %s rev v%u.%u, rollback %s, anti-rollback %s",
+                        "otakit simulated device: %s rev v%u.%u, rollback %s, anti-rollback %s%s",
                         chip != NULL ? chip : "?", (unsigned)(c->chip_rev / 100),
-                        (unsigned)(c->chip_rev % 100), c->rollback ? "on" : "off", anti);
+                        (unsigned)(c->chip_rev % 100), c->rollback ? "on" : "off", anti,
+                        secure);
 }
 
 static void log_write(FILE *out, const otk_device_t *dev, const otk_boot_otadata_write_t *w)

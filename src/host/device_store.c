@@ -13,8 +13,10 @@
 
 /* How much of a bad value or key an error message quotes. */
 #define QUOTE_MAX 40
-/* A value is a word or a number; anything longer is wrong whatever the key. */
-#define VALUE_MAX 64
+/* A value is a word, a number or a manifest key in hex (128 digits); anything longer is
+ * wrong whatever the key. */
+#define VALUE_MAX 128
+#define KEY_HEX_LEN (2u * OTK_DEVICE_STORE_KEY_LEN)
 
 typedef struct {
     const char *name;
@@ -167,6 +169,83 @@ static bool parse_efuse(const char *value, otk_device_store_t *s, otk_diag_t *wh
     return true;
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+static bool parse_manifest_key(const char *value, otk_device_store_t *s, otk_diag_t *why)
+{
+    if (strcmp(value, "none") == 0) {
+        s->has_manifest_key = false;
+        memset(s->manifest_key, 0, sizeof s->manifest_key);
+        return true;
+    }
+    if (strlen(value) != KEY_HEX_LEN) {
+        otk_diag_set(why, "expected none or %u hex digits (the P-256 key's x || y; set it "
+                     "with otakit device config --manifest-key PEM)", (unsigned)KEY_HEX_LEN);
+        return false;
+    }
+    for (size_t i = 0; i < OTK_DEVICE_STORE_KEY_LEN; i++) {
+        int hi = hex_digit(value[2 * i]), lo = hex_digit(value[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            otk_diag_set(why, "expected hex digits only");
+            return false;
+        }
+        s->manifest_key[i] = (uint8_t)(hi << 4 | lo);
+    }
+    s->has_manifest_key = true;
+    return true;
+}
+
+static bool parse_secure_boot(const char *value, otk_device_store_t *s, otk_diag_t *why)
+{
+    return parse_on_off(value, &s->config.secure_boot.enabled, why);
+}
+
+/* key_digestN = none | 64 hex digits: eFuse key digest block N (none: blank, all zero). */
+static bool parse_key_digest(const char *value, uint8_t out[OTK_SHA256_LEN], otk_diag_t *why)
+{
+    if (strcmp(value, "none") == 0) {
+        memset(out, 0, OTK_SHA256_LEN);
+        return true;
+    }
+    uint8_t d[OTK_SHA256_LEN];
+    bool ok = strlen(value) == 2u * OTK_SHA256_LEN;
+    for (size_t i = 0; ok && i < OTK_SHA256_LEN; i++) {
+        int hi = hex_digit(value[2 * i]), lo = hex_digit(value[2 * i + 1]);
+        ok = hi >= 0 && lo >= 0;
+        if (ok) { /* -1 << 4 is undefined (found by fuzz_device_store) */
+            d[i] = (uint8_t)(hi << 4 | lo);
+        }
+    }
+    if (!ok || otk_image_sig_digest_blank(d)) {
+        otk_diag_set(why, "expected none or a Secure Boot v2 key digest: %u hex digits, not "
+                     "all zero (otakit image key-digest KEY.pem)", 2u * OTK_SHA256_LEN);
+        return false;
+    }
+    memcpy(out, d, OTK_SHA256_LEN);
+    return true;
+}
+
+static bool parse_key_digest0(const char *value, otk_device_store_t *s, otk_diag_t *why)
+{
+    return parse_key_digest(value, s->config.secure_boot.key_digest[0], why);
+}
+
+static bool parse_key_digest1(const char *value, otk_device_store_t *s, otk_diag_t *why)
+{
+    return parse_key_digest(value, s->config.secure_boot.key_digest[1], why);
+}
+
+static bool parse_key_digest2(const char *value, otk_device_store_t *s, otk_diag_t *why)
+{
+    return parse_key_digest(value, s->config.secure_boot.key_digest[2], why);
+}
+
 /* ---- value formatters --------------------------------------------------------------- */
 
 static void fmt_chip(const otk_device_store_t *s, char *out, size_t cap)
@@ -220,6 +299,51 @@ static void fmt_efuse(const otk_device_store_t *s, char *out, size_t cap)
     snprintf(out, cap, "0x%08x", (unsigned)s->efuse_secure_version);
 }
 
+static void fmt_manifest_key(const otk_device_store_t *s, char *out, size_t cap)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (!s->has_manifest_key || cap < KEY_HEX_LEN + 1) {
+        snprintf(out, cap, "none");
+        return;
+    }
+    for (size_t i = 0; i < OTK_DEVICE_STORE_KEY_LEN; i++) {
+        out[2 * i] = digits[s->manifest_key[i] >> 4];
+        out[2 * i + 1] = digits[s->manifest_key[i] & 0xFu];
+    }
+    out[KEY_HEX_LEN] = '\0';
+}
+
+static void fmt_secure_boot(const otk_device_store_t *s, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", s->config.secure_boot.enabled ? "on" : "off");
+}
+
+static void fmt_key_digest(const uint8_t d[OTK_SHA256_LEN], char *out, size_t cap)
+{
+    if (otk_image_sig_digest_blank(d) || cap < 2u * OTK_SHA256_LEN + 1u) {
+        snprintf(out, cap, "none");
+        return;
+    }
+    for (size_t i = 0; i < OTK_SHA256_LEN; i++) {
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    }
+}
+
+static void fmt_key_digest0(const otk_device_store_t *s, char *out, size_t cap)
+{
+    fmt_key_digest(s->config.secure_boot.key_digest[0], out, cap);
+}
+
+static void fmt_key_digest1(const otk_device_store_t *s, char *out, size_t cap)
+{
+    fmt_key_digest(s->config.secure_boot.key_digest[1], out, cap);
+}
+
+static void fmt_key_digest2(const otk_device_store_t *s, char *out, size_t cap)
+{
+    fmt_key_digest(s->config.secure_boot.key_digest[2], out, cap);
+}
+
 /* The order here is the order of the file. */
 static const store_key_t keys[] = {
     {"chip", parse_chip, fmt_chip, "the chip the device is"},
@@ -233,11 +357,20 @@ static const store_key_t keys[] = {
     {"otadata_rule", parse_rule, fmt_rule, "set_boot on the selected slot: v6 or v5"},
     {"selftest", parse_selftest, fmt_selftest, "auto (the image decides), pass, fail"},
     {"efuse_secure_version", parse_efuse, fmt_efuse, "eFuse bits burnt (thermometer code)"},
+    {"manifest_key", parse_manifest_key, fmt_manifest_key,
+     "P-256 key (x || y) update manifests are signed with"},
+    {"secure_boot", parse_secure_boot, fmt_secure_boot,
+     "Secure Boot v2 eFuse: only signed images boot and install"},
+    {"key_digest0", parse_key_digest0, fmt_key_digest0, "eFuse: trusted key digest 0"},
+    {"key_digest1", parse_key_digest1, fmt_key_digest1, "eFuse: trusted key digest 1"},
+    {"key_digest2", parse_key_digest2, fmt_key_digest2, "eFuse: trusted key digest 2"},
 };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 #define KEY_CHIP 0u
 #define KEY_ANTI_ROLLBACK 3u
 #define KEY_BITS 4u
+/* Found by name: keys[] may grow before it. */
+static const char SECURE_BOOT_KEY[] = "secure_boot";
 
 void otk_device_store_init(otk_device_store_t *store)
 {
@@ -322,7 +455,7 @@ static bool parse_line(const char *b, const char *e, otk_device_store_t *s, bool
         quote(kb, ke, q);
         otk_diag_set(why, "unknown key '%s' (keys: chip, chip_rev, rollback, anti_rollback, "
                      "secure_version_bits, table_offset, table_md5, otadata_rule, selftest, "
-                     "efuse_secure_version)", q);
+                     "efuse_secure_version, manifest_key, secure_boot, key_digest0..2)", q);
         return false;
     }
     if (seen[k]) {
@@ -356,7 +489,9 @@ esp_err_t otk_device_store_parse(const char *text, size_t len, otk_device_store_
         return ESP_ERR_INVALID_ARG;
     }
     bool seen[KEY_COUNT] = {false};
-    unsigned line = 0, anti_rollback_line = 0;
+    unsigned line = 0, anti_rollback_line = 0, secure_boot_line = 0;
+    const size_t key_secure_boot =
+        find_key(SECURE_BOOT_KEY, SECURE_BOOT_KEY + sizeof SECURE_BOOT_KEY - 1u);
     const char *p = text, *end = text + len;
     while (p < end) {
         line++;
@@ -377,6 +512,9 @@ esp_err_t otk_device_store_parse(const char *text, size_t len, otk_device_store_
         if (!had_anti && seen[KEY_ANTI_ROLLBACK]) {
             anti_rollback_line = line;
         }
+        if (secure_boot_line == 0 && seen[key_secure_boot]) {
+            secure_boot_line = line;
+        }
         p = nl != NULL ? nl + 1 : end;
     }
     /* A chip without an explicit field width gets that chip's width, as Kconfig would. */
@@ -386,6 +524,16 @@ esp_err_t otk_device_store_parse(const char *text, size_t len, otk_device_store_
     if (store->config.anti_rollback && !store->config.rollback) {
         otk_diag_set(diag, "line %u: anti_rollback = on needs rollback = on (a Kconfig "
                      "dependency of CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK)", anti_rollback_line);
+        return ESP_ERR_INVALID_ARG;
+    }
+    /* eFuse would take it, but such a device could never boot or install anything. */
+    const otk_image_secure_boot_t *sb = &store->config.secure_boot;
+    if (sb->enabled && otk_image_sig_digest_blank(sb->key_digest[0]) &&
+        otk_image_sig_digest_blank(sb->key_digest[1]) &&
+        otk_image_sig_digest_blank(sb->key_digest[2])) {
+        otk_diag_set(diag, "line %u: secure_boot = on needs a trusted key in key_digest0, 1 "
+                     "or 2 (otakit device config --trust KEY.pem); without one nothing could "
+                     "boot", secure_boot_line);
         return ESP_ERR_INVALID_ARG;
     }
     return ESP_OK;

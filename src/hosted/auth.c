@@ -41,9 +41,12 @@ void hosted_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t
     otk_sha256_final(&ctx, out);
 }
 
+/* Every byte is compared whatever the earlier ones were, so the time taken says nothing
+ * about how many leading bytes of a guess were right. volatile keeps the compiler from
+ * turning the loop back into an early-exit memcmp. */
 bool hosted_equal_ct(const uint8_t *a, const uint8_t *b, size_t len)
 {
-    uint8_t diff = 0;
+    volatile uint8_t diff = 0;
     for (size_t i = 0; i < len; i++) {
         diff |= (uint8_t)(a[i] ^ b[i]);
     }

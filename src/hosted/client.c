@@ -171,6 +171,10 @@ otk_hosted_err_t client_recv(otk_hosted_client_t *c, int timeout_ms, Otkctrl__Re
         size_t len;
         while (otk_frame_decoder_next(&c->dec, &payload, &len)) {
             Otkctrl__Response *r = otkctrl__response__unpack(NULL, len, payload);
+            if (r != NULL && !hosted_msg_wellformed(&r->base)) {
+                otkctrl__response__free_unpacked(r, NULL); /* garbage that seemed a message */
+                r = NULL;
+            }
             if (r != NULL) {
                 *out = r;
                 return OTK_HOSTED_OK;

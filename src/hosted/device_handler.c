@@ -337,6 +337,10 @@ size_t otk_hosted_handle(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const
     otkctrl__response__init(&st.r.resp);
     h->now_ms = now_ms;
     Otkctrl__Request *q = otkctrl__request__unpack(NULL, len, req);
+    if (q != NULL && !hosted_msg_wellformed(&q->base)) {
+        otkctrl__request__free_unpacked(q, NULL);
+        q = NULL;
+    }
     if (q == NULL) {
         h->link.bad_messages++;
         reply_set(h, &st.r, OTKCTRL__RESULT__RESULT_BAD_REQUEST, ESP_OK, false,

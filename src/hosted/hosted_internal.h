@@ -49,6 +49,10 @@ void hosted_app_info(const esp_app_desc_t *desc, Otkctrl__AppInfo *info,
                      hosted_app_strings_t *strings);
 /* Lowercase hex of the first n bytes (at most 32) into out (2n + 1). */
 void hosted_hex(const uint8_t *bytes, size_t n, char *out);
+/* A message protobuf-c decoded is one protobuf allows: no field number 0 anywhere in it
+ * (protobuf-c takes one written as a non-minimal varint, writes it back as 0x00 and then
+ * refuses its own bytes). Decoders treat a message that is not as garbage. */
+bool hosted_msg_wellformed(const ProtobufCMessage *m);
 
 /* ---- session_store.c: the session file ---------------------------------------------------- */
 

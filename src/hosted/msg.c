@@ -71,3 +71,43 @@ void hosted_hex(const uint8_t *bytes, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+/* Found by fuzz_frame: the bytes "80 00" are field number 0 (invalid in protobuf) written
+ * as a two-byte varint; protobuf-c keeps it as an unknown field instead of failing. The
+ * walk follows every sub-message that is set (the schema's nesting bounds the depth). */
+bool hosted_msg_wellformed(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+        if (m->unknown_fields[i].tag == 0) {
+            return false;
+        }
+    }
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    for (unsigned f = 0; f < d->n_fields; f++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[f];
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE) {
+            continue;
+        }
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(const void *)(base + fd->quantifier_offset);
+            ProtobufCMessage *const *items =
+                *(ProtobufCMessage *const *const *)(const void *)(base + fd->offset);
+            for (size_t k = 0; k < n; k++) {
+                if (!hosted_msg_wellformed(items[k])) {
+                    return false;
+                }
+            }
+            continue;
+        }
+        if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
+            *(const uint32_t *)(const void *)(base + fd->quantifier_offset) != fd->id) {
+            continue; /* another member of the oneof is the one set */
+        }
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(const void *)(base + fd->offset);
+        if (sub != NULL && !hosted_msg_wellformed(sub)) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -190,6 +190,19 @@ static esp_err_t explain_end(otk_https_ota_t *h, esp_err_t err)
                               "not match the download (the image downloaded is valid): "
                               "download it again from the start", h->staging->label);
     }
+    if (h->dev->config.secure_boot.enabled) {
+        /* The bytes are an image: with secure boot, its signature is what end refused. */
+        otk_image_verify_opts_t opts;
+        otk_image_verify_opts_init(&opts);
+        opts.chip_id = h->dev->config.chip_id;
+        opts.check_chip_rev = true;
+        opts.chip_rev = h->dev->config.chip_rev;
+        opts.secure_boot = h->dev->config.secure_boot;
+        if (otk_image_verify_flash(h->dev->flash, h->staging->address, h->staging->size, &opts,
+                                   NULL, &why) != ESP_OK) {
+            return https_ota_fail(h, err, "not a valid app image for this device: %s", why.msg);
+        }
+    }
     return https_ota_fail(h, err, "not a valid app image for this device (esp_ota_end on %s)",
                           h->staging->label);
 }

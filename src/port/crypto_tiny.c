@@ -279,3 +279,29 @@ const char *otk_crypto_backend(void)
 {
     return "tiny (portable C SHA-256 and MD5)";
 }
+
+/* ---- signatures -------------------------------------------------------------------------
+ * No public-key code here: a target that verifies signed images links mbedTLS (or its
+ * chip's RSA / ECDSA engine) behind the same port. Answering "not supported" keeps a
+ * secure-boot check on this backend failing closed. */
+
+esp_err_t otk_rsa3072_pss_verify(const uint8_t n[OTK_RSA3072_LEN], uint32_t e,
+                                 const uint8_t digest[OTK_SHA256_LEN],
+                                 const uint8_t signature[OTK_RSA3072_LEN])
+{
+    (void)n;
+    (void)e;
+    (void)digest;
+    (void)signature;
+    return ESP_ERR_NOT_SUPPORTED;
+}
+
+esp_err_t otk_ecdsa_p256_verify(const uint8_t pub[2 * OTK_P256_COORD_LEN],
+                                const uint8_t digest[OTK_SHA256_LEN],
+                                const uint8_t sig[2 * OTK_P256_COORD_LEN])
+{
+    (void)pub;
+    (void)digest;
+    (void)sig;
+    return ESP_ERR_NOT_SUPPORTED;
+}

@@ -276,6 +276,30 @@ static esp_err_t parse_node(ctx_t *c, const cJSON *obj, const char *base, otk_se
     return err;
 }
 
+/* The signed promises of the publisher (docs/manifest.md): checked for form here, against
+ * the device's trust by otk_manifest_check_fresh. */
+static esp_err_t get_freshness(ctx_t *c, const cJSON *root, otk_manifest_t *m)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "manifest_version");
+    if (v != NULL) {
+        if (!cJSON_IsNumber(v) || !is_whole(v->valuedouble) || v->valuedouble < 0 ||
+            v->valuedouble > (double)OTK_MANIFEST_VERSION_MAX) {
+            return bad(c, "manifest_version", "expected a whole number from 0 to 10^15 - 1");
+        }
+        m->has_manifest_version = true;
+        m->manifest_version = (uint64_t)v->valuedouble;
+    }
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "expires");
+    if (e != NULL) {
+        if (!cJSON_IsString(e) || e->valuestring == NULL ||
+            !otk_rfc3339_parse(e->valuestring, &m->expires)) {
+            return bad(c, "expires", "expected a UTC time like \"2026-05-01T12:00:00Z\"");
+        }
+        m->has_expires = true;
+    }
+    return ESP_OK;
+}
+
 static esp_err_t parse_root(ctx_t *c, const cJSON *root, const char *base, otk_manifest_t *m)
 {
     if (!cJSON_IsObject(root)) {
@@ -296,6 +320,10 @@ static esp_err_t parse_root(ctx_t *c, const cJSON *root, const char *base, otk_m
                          format->valuedouble, MANIFEST_FORMAT);
             return ESP_ERR_NOT_SUPPORTED;
         }
+    }
+    err = get_freshness(c, root, m);
+    if (err != ESP_OK) {
+        return err;
     }
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
     if (!cJSON_IsArray(nodes)) {

@@ -72,7 +72,10 @@ static esp_err_t read_all(otk_source_t *src, char **text, size_t *len, otk_diag_
         if (got == 0) {
             break;
         }
-        n = (size_t)at + got; /* at < n only when the source started over */
+        if (at != n) { /* the source started over (at 0): what was read before is void */
+            memmove(buf + at, buf + n, got);
+        }
+        n = (size_t)at + got;
     }
     if (n > OTK_MANIFEST_TEXT_MAX) {
         free(buf);
@@ -137,6 +140,58 @@ esp_err_t otk_manifest_fetch(const char *uri, const otk_source_opts_t *opts,
     otk_source_close(src);
     if (err == ESP_OK) {
         otk_sha256(*text, *len, info->sha256);
+    }
+    return err;
+}
+
+esp_err_t otk_manifest_fetch_sig(const char *manifest_uri, const otk_source_opts_t *opts,
+                                 uint8_t sig[OTK_MANIFEST_SIG_DER_MAX], size_t *sig_len,
+                                 otk_diag_t *diag)
+{
+    char uri[OTK_URI_MAX + 1];
+    *sig_len = 0;
+    if (manifest_uri == NULL || !otk_manifest_sig_uri(manifest_uri, uri, sizeof uri)) {
+        otk_diag_set(diag, "the signature's URI would be longer than %u characters",
+                     (unsigned)OTK_URI_MAX);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    otk_source_opts_t o;
+    if (opts != NULL) {
+        o = *opts;
+    } else {
+        otk_source_opts_init(&o);
+    }
+    o.headers = NULL; /* a manifest's If-None-Match is not the signature's */
+    otk_source_t *src = NULL;
+    esp_err_t err = otk_source_open(uri, &o, 0, NULL, &src, diag);
+    if (err != ESP_OK) {
+        return err;
+    }
+    /* One byte more than a signature can be tells a larger file from one that fits. */
+    uint8_t buf[OTK_MANIFEST_SIG_DER_MAX + 1];
+    size_t n = 0;
+    for (;;) {
+        size_t got = 0;
+        uint64_t at = 0;
+        err = otk_source_read(src, buf + n, sizeof buf - n, &got, &at, diag);
+        if (err != ESP_OK || got == 0) {
+            break;
+        }
+        if (at != n) { /* the source started over (at 0): what was read before is void */
+            memmove(buf + at, buf + n, got);
+        }
+        n = (size_t)at + got;
+        if (n == sizeof buf) {
+            otk_diag_set(diag, "%s: larger than a signature (%u bytes at most)", uri,
+                         (unsigned)OTK_MANIFEST_SIG_DER_MAX);
+            err = ESP_ERR_INVALID_SIZE;
+            break;
+        }
+    }
+    otk_source_close(src);
+    if (err == ESP_OK) {
+        memcpy(sig, buf, n);
+        *sig_len = n;
     }
     return err;
 }

@@ -86,6 +86,13 @@ static bool add_seen(cJSON *root, const otk_service_seen_t *m)
            cJSON_AddStringToObject(o, "etag", m->etag) != NULL && add_hex(o, "sha256", m->sha256);
 }
 
+static bool add_floor(cJSON *root, const otk_service_floor_t *f)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "manifest_floor");
+    return o != NULL && cJSON_AddNumberToObject(o, "version", (double)f->version) != NULL &&
+           add_hex(o, "sha256", f->sha256);
+}
+
 char *otk_service_state_format(const otk_service_state_t *state)
 {
     cJSON *root = cJSON_CreateObject();
@@ -98,6 +105,7 @@ char *otk_service_state_format(const otk_service_state_t *state)
     ok = ok && (!state->commit.active || add_commit(root, &state->commit));
     ok = ok && (!state->resume.active || add_resume(root, &state->resume));
     ok = ok && (!state->manifest.active || add_seen(root, &state->manifest));
+    ok = ok && (!state->floor.active || add_floor(root, &state->floor));
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     return text;
@@ -257,6 +265,18 @@ static bool parse_seen(pctx_t *p, const cJSON *o, otk_service_seen_t *m)
            get_sha(p, o, "sha256", m->sha256, NULL);
 }
 
+static bool parse_floor(pctx_t *p, const cJSON *o, otk_service_floor_t *f)
+{
+    double version = 0;
+    p->where = "state.manifest_floor";
+    f->active = true;
+    bool ok = cJSON_IsObject(o) &&
+              get_num(p, o, "version", 0, (double)OTK_MANIFEST_VERSION_MAX, &version) &&
+              get_sha(p, o, "sha256", f->sha256, NULL);
+    f->version = (uint64_t)version;
+    return ok;
+}
+
 /* An optional object member: absent or null means inactive. */
 static const cJSON *member(const cJSON *root, const char *key)
 {
@@ -289,6 +309,8 @@ esp_err_t otk_service_state_parse(const char *text, size_t len, otk_service_stat
     ok = ok && (it == NULL || parse_resume(&p, it, &state->resume));
     it = member(root, "manifest");
     ok = ok && (it == NULL || parse_seen(&p, it, &state->manifest));
+    it = member(root, "manifest_floor");
+    ok = ok && (it == NULL || parse_floor(&p, it, &state->floor));
     cJSON_Delete(root);
     if (!ok) {
         otk_service_state_init(state);

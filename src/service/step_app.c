@@ -215,6 +215,7 @@ static otk_service_reason_t invalid_image(otk_service_job_t *job)
     opts.chip_id = dev->config.chip_id;
     opts.check_chip_rev = true;
     opts.chip_rev = dev->config.chip_rev;
+    opts.secure_boot = dev->config.secure_boot; /* a refused signature names its blocks */
     otk_diag_t why;
     otk_diag_clear(&why);
     otk_image_verify_flash(dev->flash, job->dest->address, job->dest->size, &opts, NULL, &why);
@@ -263,6 +264,16 @@ static otk_service_reason_t app_execute(otk_service_job_t *job)
     }
     if (err == ESP_OK) {
         err = otk_ota_set_boot_partition(dev, job->dest);
+    }
+    if (err == ESP_ERR_OTA_SMALL_SEC_VER) {
+        /* Anti-rollback (spec §4.4): set_boot refused the image and erased the slot. */
+        return job_reason(job, OTK_SERVICE_ERR_REASON_PARTITION_WT_FAIL,
+                          "%s: anti-rollback: its secure_version is below the eFuse's %u, so "
+                          "esp_ota_set_boot_partition refused it and erased %s",
+                          job->node->uri,
+                          (unsigned)otk_boot_efuse_secure_version(
+                              dev->efuse_secure_version, dev->config.secure_version_bits),
+                          job->dest->label);
     }
     if (err != ESP_OK) {
         return job_flash_fail(job, err, OTK_SERVICE_ERR_REASON_PARTITION_WT_FAIL,

@@ -13,6 +13,8 @@ new_flash flash.bin
 S="unix:$T/d.sock"
 start_device "$F" "$S" "$T/dev.log"
 [ "$WHERE" = "$S" ] || fail "listens on $WHERE"
+# No token on a Unix socket: only its owner may connect (docs/security.md).
+[ "$(stat -c %a "$T/d.sock")" = 600 ] || fail "the socket's mode is $(stat -c %a "$T/d.sock"), not 600"
 
 # ---- a full push --------------------------------------------------------------------
 expect_exit 0 "$OTAKIT" push --device "$S" "$T/v2.bin"

@@ -3,10 +3,12 @@
  * Response). The input is also tried as a bare message. Properties:
  *  - every byte fed is accounted for: delivered in a frame, discarded, or still pending;
  *  - a delivered payload re-framed decodes to the same payload;
- *  - a message that decodes packs again, and that decodes to the same packed size. */
+ *  - a message that decodes (and is well-formed: no field number 0, which protobuf-c
+ *    reads but the device refuses) packs again, and that decodes to the same packed size. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "hosted/hosted_internal.h"
 #include "otakit/hosted_frame.h"
 #include "otakit_ctrl.pb-c.h"
 
@@ -18,6 +20,10 @@ static uint8_t work[OTK_FRAME_BUFFER_SIZE];
 static void check_request(const uint8_t *p, size_t n)
 {
     Otkctrl__Request *q = otkctrl__request__unpack(NULL, n, p);
+    if (q != NULL && !hosted_msg_wellformed(&q->base)) {
+        otkctrl__request__free_unpacked(q, NULL); /* the device refuses it as garbage */
+        return;
+    }
     if (q == NULL) {
         return;
     }
@@ -38,6 +44,10 @@ static void check_request(const uint8_t *p, size_t n)
 static void check_response(const uint8_t *p, size_t n)
 {
     Otkctrl__Response *r = otkctrl__response__unpack(NULL, n, p);
+    if (r != NULL && !hosted_msg_wellformed(&r->base)) {
+        otkctrl__response__free_unpacked(r, NULL); /* the host refuses it as garbage */
+        return;
+    }
     if (r == NULL) {
         return;
     }

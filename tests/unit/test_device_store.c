@@ -137,10 +137,52 @@ static void test_errors_name_the_line(void **state)
     memcpy(longline, "rollback = on", 13);
     longline[sizeof longline - 1] = '\0';
     expect_error(longline, 1, "longer than 256 bytes");
-    char longvalue[120];
-    snprintf(longvalue, sizeof longvalue, "chip = %0100d\n", 7);
+    /* Values go up to 128 characters (a manifest key in hex). */
+    char longvalue[160];
+    snprintf(longvalue, sizeof longvalue, "chip = %0129d\n", 7);
     expect_error(longvalue, 1, "overlong value");
     assert_int_equal(otk_device_store_parse(NULL, 3, &s, &diag), ESP_ERR_INVALID_ARG);
+}
+
+/* The manifest key (signed manifests): absent in a file written before it existed, kept
+ * as 128 hex digits, "none" clears it, anything else names the line. */
+static void test_manifest_key(void **state)
+{
+    (void)state;
+    otk_device_store_t s, b;
+    otk_diag_t diag;
+    assert_int_equal(parse("chip = esp32\nrollback = on\n", &s, &diag), ESP_OK);
+    assert_false(s.has_manifest_key);
+    char line[200], hex[129];
+    static const char digits[] = "0123456789ABCDEF"; /* upper case is accepted */
+    for (size_t i = 0; i < 64; i++) {
+        hex[2 * i] = digits[((i * 7 + 1) >> 4) & 0xF];
+        hex[2 * i + 1] = digits[(i * 7 + 1) & 0xF];
+    }
+    hex[128] = '\0';
+    snprintf(line, sizeof line, "manifest_key = %s\n", hex);
+    assert_int_equal(parse(line, &s, &diag), ESP_OK);
+    assert_true(s.has_manifest_key);
+    assert_int_equal(s.manifest_key[0], 1);
+    assert_int_equal(s.manifest_key[63], (uint8_t)(63 * 7 + 1));
+    char text[OTK_DEVICE_STORE_TEXT_MAX];
+    size_t len = 0;
+    assert_int_equal(otk_device_store_format(&s, text, sizeof text, &len), ESP_OK);
+    assert_non_null(strstr(text, "manifest_key          = 01080f16"));
+    otk_device_store_init(&b);
+    assert_int_equal(otk_device_store_parse(text, len, &b, &diag), ESP_OK);
+    assert_true(b.has_manifest_key);
+    assert_memory_equal(b.manifest_key, s.manifest_key, sizeof s.manifest_key);
+    otk_device_store_init(&b);
+    assert_int_equal(otk_device_store_format(&b, text, sizeof text, &len), ESP_OK);
+    assert_non_null(strstr(text, "manifest_key          = none"));
+    assert_int_equal(parse("manifest_key = none\n", &s, &diag), ESP_OK);
+    assert_false(s.has_manifest_key);
+    expect_error("manifest_key = abcd\n", 1, "expected none or 128 hex digits");
+    hex[5] = 'g';
+    snprintf(line, sizeof line, "chip = esp32\nmanifest_key = %s\n", hex);
+    expect_error(line, 2, "expected hex digits only");
+    expect_error("manifest_key = none\nmanifest_key = none\n", 2, "set twice");
 }
 
 static void test_path(void **state)
@@ -227,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_syntax_variants),
         cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_manifest_key),
         cmocka_unit_test(test_path),
         cmocka_unit_test(test_load_save),
     };

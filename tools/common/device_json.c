@@ -32,6 +32,23 @@ void device_json_config(json_out_t *j, const char *key, const otk_device_store_t
               otk_boot_efuse_secure_version(store->efuse_secure_version,
                                             c->secure_version_bits));
     json_string(j, "selftest", otk_selftest_policy_name(store->selftest));
+    if (store->has_manifest_key) {
+        json_hex(j, "manifest_key", store->manifest_key, sizeof store->manifest_key);
+    } else {
+        json_null(j, "manifest_key");
+    }
+    /* Secure Boot v2 eFuses: on/off and the three key digest blocks (null: blank). */
+    json_bool(j, "secure_boot", c->secure_boot.enabled);
+    json_array_begin(j, "key_digests");
+    for (unsigned i = 0; i < OTK_IMAGE_SIG_MAX_BLOCKS; i++) {
+        const uint8_t *d = c->secure_boot.key_digest[i];
+        if (otk_image_sig_digest_blank(d)) {
+            json_null(j, NULL);
+        } else {
+            json_hex(j, NULL, d, OTK_SHA256_LEN);
+        }
+    }
+    json_array_end(j);
     json_object_end(j);
 }
 

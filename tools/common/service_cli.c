@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FILE_SCHEME "file://"
 
@@ -54,28 +55,13 @@ bool svc_cli_manifest_uri(const char *arg, char *out, size_t cap, otk_diag_t *wh
 }
 
 esp_err_t svc_cli_fetch(const char *uri, const otk_source_opts_t *opts,
-                        const char *if_none_match, otk_manifest_t **m,
+                        const char *if_none_match, const otk_device_store_t *store,
+                        const char *state_path, otk_manifest_t **m,
                         otk_manifest_fetch_t *info, otk_diag_t *diag)
 {
-    *m = NULL;
-    char *text = NULL;
-    size_t len = 0;
-    otk_diag_t why;
-    otk_diag_clear(&why);
-    esp_err_t err = otk_manifest_fetch(uri, opts, if_none_match, &text, &len, info, &why);
-    if (err != ESP_OK) {
-        otk_diag_set(diag, "manifest %s: %s", uri, why.msg);
-        return err;
-    }
-    if (info->not_modified) {
-        return ESP_OK;
-    }
-    err = otk_manifest_parse(text, len, info->uri, m, &why);
-    free(text);
-    if (err != ESP_OK) {
-        otk_diag_set(diag, "manifest %s: %s", uri, why.msg);
-    }
-    return err;
+    const uint8_t *key = store != NULL && store->has_manifest_key ? store->manifest_key : NULL;
+    return otk_service_manifest_get(uri, opts, if_none_match, key, (int64_t)time(NULL),
+                                    state_path, m, info, diag);
 }
 
 /* "[2/3] data storage" / "[1/3] app ota_0" */

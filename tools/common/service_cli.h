@@ -8,17 +8,21 @@
 #include <stddef.h>
 
 #include "json_out.h"
+#include "otakit/device_store.h"
 #include "otakit/service.h"
 
 /* A URL as given, or a file path made an absolute file:// URI (percent-encoded). false,
  * with why, when the path cannot be resolved or does not fit. */
 bool svc_cli_manifest_uri(const char *arg, char *out, size_t cap, otk_diag_t *why);
 
-/* Fetch the manifest (conditionally when if_none_match is set) and parse it against its
- * own URI. Unchanged: ESP_OK, *m NULL, info->not_modified. Errors with diag: the fetch's
- * ("manifest URI: ...") or the parser's ("manifest URI: nodes[1].sha256: ..."). */
+/* Fetch the manifest (conditionally when if_none_match is set), authenticate it when the
+ * device has a manifest key (its signature, version floor in the state file, expiry
+ * against the host clock) and parse it against its own URI. Unchanged: ESP_OK, *m NULL,
+ * info->not_modified. Errors with diag: the fetch's ("manifest URI: ..."), the
+ * signature's, the parser's ("manifest URI: nodes[1].sha256: ..."). */
 esp_err_t svc_cli_fetch(const char *uri, const otk_source_opts_t *opts,
-                        const char *if_none_match, otk_manifest_t **m,
+                        const char *if_none_match, const otk_device_store_t *store,
+                        const char *state_path, otk_manifest_t **m,
                         otk_manifest_fetch_t *info, otk_diag_t *diag);
 
 /* One line about an event, and its level ('I', 'W', 'E'); false for events that get no

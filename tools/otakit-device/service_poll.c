@@ -131,8 +131,8 @@ static bool poll_once(poll_ctx_t *p, otk_service_config_t *cfg, const char *uri)
     otk_manifest_t *m = NULL;
     otk_diag_t diag;
     otk_diag_clear(&diag);
-    esp_err_t err = svc_cli_fetch(uri, &cfg->source, seen.active ? seen.etag : NULL, &m, &info,
-                                  &diag);
+    esp_err_t err = svc_cli_fetch(uri, &cfg->source, seen.active ? seen.etag : NULL,
+                                  &p->run->store, cfg->state_path, &m, &info, &diag);
     char line[OTK_DIAG_MAX + OTK_URI_MAX];
     if (err != ESP_OK) {
         say(p, 'E', diag.msg);

@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "cmd_device.h"
 #include "device_json.h"
+#include "pem_key.h"
+#include "sbv2_key.h"
 
 static const char USAGE[] =
     "usage: otakit device config FLASH [options] [--json]\n\n"
@@ -27,7 +29,15 @@ static const char USAGE[] =
     "  --otadata-rule v6|v5       set_boot on the selected slot: rewrite (v6) or not (v5)\n"
     "  --selftest auto|pass|fail  the app's self-test: auto follows the image's marker\n"
     "  --burn-secure-version N    burn eFuse bits so the secure version is at least N\n"
-    "                             (bits only go 0 -> 1: it never goes down)\n";
+    "                             (bits only go 0 -> 1: it never goes down)\n"
+    "  --manifest-key PEM|none    the P-256 key update manifests must be signed with\n"
+    "                             (a public or private key PEM; only its public half is\n"
+    "                             kept); none: manifests are not authenticated\n"
+    "  --secure-boot on|off       Secure Boot v2 (SECURE_BOOT_EN): only images signed by\n"
+    "                             a trusted key boot and install (docs/security.md)\n"
+    "  --trust KEY.pem|HEX        burn a key digest into the next blank key_digest eFuse\n"
+    "                             block (RSA-3072 or P-256 PEM, public or private; or the\n"
+    "                             64 hex digits of `otakit image key-digest`); repeatable\n";
 
 /* One option per key of the device file, plus the eFuse burn. */
 #define CONFIG_MAX_SETTINGS 16
@@ -43,6 +53,8 @@ typedef struct {
     size_t len;
     bool burn;
     uint32_t burn_version;
+    size_t trust_count; /* --trust digests, burnt in this order */
+    uint8_t trust[OTK_IMAGE_SIG_MAX_BLOCKS][OTK_SHA256_LEN];
 } config_opts_t;
 
 static const struct {
@@ -58,22 +70,110 @@ static const struct {
     {"table-md5", "table_md5"},
     {"otadata-rule", "otadata_rule"},
     {"selftest", "selftest"},
+    {"secure-boot", "secure_boot"},
 };
 #define SETTING_COUNT (sizeof settings / sizeof settings[0])
 #define OPT_JSON 'j'
 #define OPT_BURN 'b'
+#define OPT_MANIFEST_KEY 'k'
+#define OPT_TRUST 't'
+/* "manifest_key = " and 128 hex digits. */
+#define KEY_LINE_MAX 160
+
+/* --manifest-key PEM|none as a device-file line: the PEM's public point in hex (read
+ * here, with OpenSSL: the device file holds the key itself, as firmware would, not a
+ * path that could change under it). Returns -1 when added, else an exit code. */
+static int add_key_line(config_opts_t *o, const char *arg)
+{
+    char line[KEY_LINE_MAX];
+    if (strcmp(arg, "none") == 0) {
+        snprintf(line, sizeof line, "manifest_key = none\n");
+    } else {
+        uint8_t xy[OTK_MANIFEST_KEY_LEN];
+        otk_diag_t why;
+        otk_diag_clear(&why);
+        if (!pem_p256_public(arg, xy, &why)) {
+            return cli_error("--manifest-key: %s", why.msg);
+        }
+        int n = snprintf(line, sizeof line, "manifest_key = ");
+        for (size_t i = 0; i < sizeof xy; i++) {
+            n += snprintf(line + n, sizeof line - (size_t)n, "%02x", xy[i]);
+        }
+        snprintf(line + n, sizeof line - (size_t)n, "\n");
+    }
+    size_t n = strlen(line);
+    if (n >= sizeof o->lines - o->len) {
+        return cli_usage_error("device config", "too many options");
+    }
+    memcpy(o->lines + o->len, line, n + 1);
+    o->len += n;
+    o->count++;
+    return -1;
+}
+
+/* --trust KEY.pem|HEX: the key's Secure Boot v2 digest. Returns -1 when added, else an
+ * exit code. */
+static int add_trust(config_opts_t *o, const char *arg)
+{
+    uint8_t digest[OTK_SHA256_LEN];
+    if (!sbv2_parse_digest(arg, digest)) {
+        sbv2_key_t key;
+        otk_diag_t why;
+        otk_diag_clear(&why);
+        if (!sbv2_key_load(arg, false, &key, &why)) {
+            return cli_error("--trust %s", why.msg);
+        }
+        memcpy(digest, key.digest, sizeof digest);
+        sbv2_key_free(&key);
+    }
+    if (o->trust_count == OTK_IMAGE_SIG_MAX_BLOCKS) {
+        return cli_usage_error("device config", "--trust: eFuse holds %u key digests",
+                               OTK_IMAGE_SIG_MAX_BLOCKS);
+    }
+    memcpy(o->trust[o->trust_count++], digest, OTK_SHA256_LEN);
+    return -1;
+}
+
+/* Burn the --trust digests into blank key digest blocks, lowest first (eFuse blocks are
+ * written once; a digest already there is not burnt again). Returns -1 or an exit code. */
+static int burn_trust(const config_opts_t *o, otk_image_secure_boot_t *sb)
+{
+    for (size_t t = 0; t < o->trust_count; t++) {
+        int blank = -1;
+        bool have = false;
+        for (int i = (int)OTK_IMAGE_SIG_MAX_BLOCKS - 1; i >= 0; i--) {
+            if (otk_image_sig_digest_blank(sb->key_digest[i])) {
+                blank = i;
+            } else if (memcmp(sb->key_digest[i], o->trust[t], OTK_SHA256_LEN) == 0) {
+                have = true;
+            }
+        }
+        if (have) {
+            continue;
+        }
+        if (blank < 0) {
+            return cli_error("--trust: all %u key digest eFuse blocks are burnt already",
+                             OTK_IMAGE_SIG_MAX_BLOCKS);
+        }
+        memcpy(sb->key_digest[blank], o->trust[t], OTK_SHA256_LEN);
+    }
+    return -1;
+}
 
 /* Returns -1 when parsed, else an exit code. */
 static int parse_opts(int argc, char **argv, config_opts_t *o)
 {
-    struct option longopts[SETTING_COUNT + 3];
+    struct option longopts[SETTING_COUNT + 5];
     for (size_t i = 0; i < SETTING_COUNT; i++) {
         longopts[i] = (struct option){settings[i].option, required_argument, NULL, (int)i};
     }
     longopts[SETTING_COUNT] = (struct option){"json", no_argument, NULL, OPT_JSON};
     longopts[SETTING_COUNT + 1] =
         (struct option){"burn-secure-version", required_argument, NULL, OPT_BURN};
-    longopts[SETTING_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+    longopts[SETTING_COUNT + 2] =
+        (struct option){"manifest-key", required_argument, NULL, OPT_MANIFEST_KEY};
+    longopts[SETTING_COUNT + 3] = (struct option){"trust", required_argument, NULL, OPT_TRUST};
+    longopts[SETTING_COUNT + 4] = (struct option){NULL, 0, NULL, 0};
     memset(o, 0, sizeof *o);
     optind = 1;
     int c;
@@ -89,6 +189,16 @@ static int parse_opts(int argc, char **argv, config_opts_t *o)
             o->count++;
         } else if (c == OPT_JSON) {
             o->json = true;
+        } else if (c == OPT_MANIFEST_KEY) {
+            int rc = add_key_line(o, optarg);
+            if (rc >= 0) {
+                return rc;
+            }
+        } else if (c == OPT_TRUST) {
+            int rc = add_trust(o, optarg);
+            if (rc >= 0) {
+                return rc;
+            }
         } else if (c == OPT_BURN) {
             if (!cli_parse_u32(optarg, &o->burn_version)) {
                 return cli_usage_error("device config", "--burn-secure-version %s: not a number",
@@ -129,6 +239,11 @@ static int apply(config_opts_t *o, otk_device_store_t *store)
 {
     otk_diag_t diag;
     otk_diag_clear(&diag);
+    /* Keys first: secure_boot = on is only accepted with a trusted key. */
+    int rc = burn_trust(o, &store->config.secure_boot);
+    if (rc >= 0) {
+        return rc;
+    }
     if (o->count > 0 && otk_device_store_parse(o->lines, o->len, store, &diag) != ESP_OK) {
         /* "line N: ..." names the Nth option; the rest says which and why. */
         const char *msg = strchr(diag.msg, ':');
@@ -171,7 +286,7 @@ int device_config(int argc, char **argv)
     if (otk_device_store_load(o.flash_path, &store, &existed, &diag) != ESP_OK) {
         return cli_error("%s", diag.msg);
     }
-    bool change = o.count > 0 || o.burn;
+    bool change = o.count > 0 || o.burn || o.trust_count > 0;
     if (change) {
         rc = apply(&o, &store);
         if (rc >= 0) {

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "cmd_image.h"
 #include "commands.h"
+#include "sbv2_key.h"
 
 /* Revisions are written "v1.2" / "1.2" (major.minor) or as the full number (102). */
 #define CHIP_REV_MAJOR_SCALE 100u
@@ -19,7 +20,10 @@ static void usage(FILE *out)
                  "  info FILE     header, segments, checksum, hash, app/bootloader descriptor\n"
                  "                (what esptool image_info --version 2 shows); --json\n"
                  "  verify FILE   ESP-IDF's verification; exit 0 only when the image is valid\n"
-                 "  make PAYLOAD  build an app image: app descriptor + payload (+ segments)\n\n"
+                 "  make PAYLOAD  build an app image: app descriptor + payload (+ segments)\n"
+                 "  sign IN       Secure Boot v2: append a signature sector (espsecure's\n"
+                 "                sign_data --version 2 layout)\n"
+                 "  key-digest KEY  the Secure Boot v2 digest of a key (what eFuse holds)\n\n"
                  "'otakit image <command> --help' shows a command's options.\n");
 }
 
@@ -37,6 +41,12 @@ int cmd_image(int argc, char **argv)
     }
     if (strcmp(argv[1], "make") == 0) {
         return cmd_image_make(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "sign") == 0) {
+        return cmd_image_sign(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "key-digest") == 0) {
+        return cmd_image_key_digest(argc - 1, argv + 1);
     }
     fprintf(stderr, "otakit image: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
@@ -223,7 +233,78 @@ static void verify_usage(FILE *out)
             "  --require-hash         reject images without an appended SHA-256\n"
             "  --no-bootloader-hash   ESP-IDF's rule: a bootloader's hash counts only with\n"
             "                         secure boot v2 (default: checked when present)\n"
+            "  --pub KEY.pem          Secure Boot v2: the image must carry a signature block\n"
+            "                         by this key (public or private PEM, RSA-3072 or P-256)\n"
+            "                         that verifies, as a device trusting it checks\n"
+            "  --key-digest HEX       the same by the key's digest (64 hex digits, what\n"
+            "                         eFuse holds); --pub and --key-digest: three in all\n"
             "  -h, --help             this help\n");
+}
+
+/* --pub / --key-digest: one more trusted digest. Returns 1 when argv[*i] was one, 0 when
+ * not, -1 on a bad value, -2 on a key file that cannot be used (message printed). */
+static int trust_option(int argc, char **argv, int *i, otk_image_secure_boot_t *sb,
+                        unsigned *count)
+{
+    const char *v;
+    uint8_t digest[OTK_SHA256_LEN];
+    if (cmd_image_opt(argc, argv, i, "--pub", &v)) {
+        sbv2_key_t key;
+        otk_diag_t why;
+        otk_diag_clear(&why);
+        if (v == NULL) {
+            cli_usage_error("image verify", "--pub needs a PEM file");
+            return -1;
+        }
+        if (!sbv2_key_load(v, false, &key, &why)) {
+            cli_error("--pub %s", why.msg);
+            return -2;
+        }
+        memcpy(digest, key.digest, sizeof digest);
+        sbv2_key_free(&key);
+    } else if (cmd_image_opt(argc, argv, i, "--key-digest", &v)) {
+        if (!sbv2_parse_digest(v, digest)) {
+            cli_usage_error("image verify", "--key-digest: expected 64 hex digits, got '%s'",
+                            v != NULL ? v : "");
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    if (*count == OTK_IMAGE_SIG_MAX_BLOCKS) {
+        cli_usage_error("image verify", "at most %u trusted keys (eFuse holds %u digests)",
+                        OTK_IMAGE_SIG_MAX_BLOCKS, OTK_IMAGE_SIG_MAX_BLOCKS);
+        return -1;
+    }
+    sb->enabled = true;
+    memcpy(sb->key_digest[(*count)++], digest, OTK_SHA256_LEN);
+    return 1;
+}
+
+void cmd_image_print_signature(const otk_image_sig_info_t *sig)
+{
+    char hex[2 * OTK_SHA256_LEN + 1];
+    cmd_image_hex32(sig->digest, hex);
+    printf("  Secure Boot v2: signature sector at 0x%x, image digest %s\n",
+           (unsigned)sig->sector_offset, hex);
+    for (unsigned i = 0; i < OTK_IMAGE_SIG_MAX_BLOCKS; i++) {
+        const otk_image_sig_block_info_t *b = &sig->blocks[i];
+        if (b->status == OTK_IMAGE_SIG_ABSENT) {
+            continue;
+        }
+        cmd_image_hex32(b->key_digest, hex);
+        printf("    block %u: %s, key digest %s: %s", i, otk_image_sig_scheme_name(b->version),
+               hex, otk_image_sig_status_name(b->status));
+        if (b->trusted_slot >= 0) {
+            printf(" (trusted key %d)", b->trusted_slot);
+        }
+        if (b->status == OTK_IMAGE_SIG_PRESENT) {
+            printf(" (%s)", memcmp(b->image_digest, sig->digest, OTK_SHA256_LEN) == 0
+                                ? "signs this image"
+                                : "signs another digest");
+        }
+        putchar('\n');
+    }
 }
 
 int cmd_image_verify(int argc, char **argv)
@@ -234,7 +315,15 @@ int cmd_image_verify(int argc, char **argv)
     }
     cmd_image_file_t f;
     cmd_image_file_init(&f);
+    unsigned trusted = 0;
     for (int i = 1; i < argc; i++) {
+        int t = trust_option(argc, argv, &i, &f.opts.secure_boot, &trusted);
+        if (t < 0) {
+            return t == -1 ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        }
+        if (t > 0) {
+            continue;
+        }
         int r = cmd_image_common_option("image verify", argc, argv, &i, &f);
         if (r < 0) {
             return CLI_EXIT_USAGE;
@@ -289,6 +378,9 @@ int cmd_image_verify(int argc, char **argv)
     if (in->has_bootloader_desc) {
         printf("  bootloader: version %u, ESP-IDF %.32s\n", (unsigned)in->bootloader_desc.version,
                in->bootloader_desc.idf_ver);
+    }
+    if (in->sig.sector_read) {
+        cmd_image_print_signature(&in->sig);
     }
     cmd_image_file_free(&f);
     return CLI_EXIT_OK;

@@ -1,4 +1,5 @@
-/* `otakit image`: the shared pieces of its three commands (info, verify, make). */
+/* `otakit image`: the shared pieces of its commands (info, verify, make, sign,
+ * key-digest). */
 #ifndef OTAKIT_CMD_IMAGE_H
 #define OTAKIT_CMD_IMAGE_H
 
@@ -36,6 +37,9 @@ void cmd_image_file_free(cmd_image_file_t *f);
 /* "--name VALUE" or "--name=VALUE": true and *value set when argv[*i] is that option. */
 bool cmd_image_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
+/* The Secure Boot v2 signature sector's blocks, one line each (absent ones left out). */
+void cmd_image_print_signature(const otk_image_sig_info_t *sig);
+
 /* Lowercase hex of 32 bytes into out[65]. */
 void cmd_image_hex32(const uint8_t *bytes, char *out);
 const char *cmd_image_kind_name(otk_image_kind_t kind);
@@ -43,5 +47,7 @@ const char *cmd_image_kind_name(otk_image_kind_t kind);
 int cmd_image_info(int argc, char **argv);
 int cmd_image_verify(int argc, char **argv);
 int cmd_image_make(int argc, char **argv);
+int cmd_image_sign(int argc, char **argv);       /* cmd_image_sign.c */
+int cmd_image_key_digest(int argc, char **argv); /* cmd_image_sign.c */
 
 #endif

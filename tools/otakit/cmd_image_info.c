@@ -150,6 +150,47 @@ static void print_descriptors(const cmd_image_file_t *f)
     }
 }
 
+/* A signature sector with at least one block after the image (read_signature). */
+static bool has_signature(const otk_image_sig_info_t *sig)
+{
+    for (unsigned i = 0; sig->sector_read && i < OTK_IMAGE_SIG_MAX_BLOCKS; i++) {
+        if (sig->blocks[i].status != OTK_IMAGE_SIG_ABSENT) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void json_signature(json_out_t *j, const otk_image_sig_info_t *sig)
+{
+    if (!has_signature(sig)) {
+        json_null(j, "signature");
+        return;
+    }
+    json_object_begin(j, "signature");
+    json_uint(j, "sector_offset", sig->sector_offset);
+    json_hex(j, "digest", sig->digest, OTK_SHA256_LEN);
+    json_array_begin(j, "blocks");
+    for (unsigned i = 0; i < OTK_IMAGE_SIG_MAX_BLOCKS; i++) {
+        const otk_image_sig_block_info_t *b = &sig->blocks[i];
+        if (b->status == OTK_IMAGE_SIG_ABSENT) {
+            continue;
+        }
+        json_object_begin(j, NULL);
+        json_uint(j, "index", i);
+        json_string(j, "scheme", otk_image_sig_scheme_name(b->version));
+        json_string(j, "status", otk_image_sig_status_name(b->status));
+        if (b->status >= OTK_IMAGE_SIG_PRESENT) {
+            json_hex(j, "key_digest", b->key_digest, OTK_SHA256_LEN);
+            json_bool(j, "signs_this_image",
+                      memcmp(b->image_digest, sig->digest, OTK_SHA256_LEN) == 0);
+        }
+        json_object_end(j);
+    }
+    json_array_end(j);
+    json_object_end(j);
+}
+
 static void print_verdict(const cmd_image_file_t *f)
 {
     const otk_image_info_t *in = &f->info;
@@ -166,6 +207,9 @@ static void print_verdict(const cmd_image_file_t *f)
         printf("Verdict: valid\n");
     } else {
         printf("Verdict: invalid: %s\n", f->diag.msg);
+    }
+    if (has_signature(&in->sig)) {
+        cmd_image_print_signature(&in->sig);
     }
 }
 
@@ -292,6 +336,7 @@ static void print_json(const cmd_image_file_t *f)
     } else {
         json_null(&j, "bootloader_desc");
     }
+    json_signature(&j, &in->sig);
     json_object_end(&j);
     json_finish(&j);
 }
@@ -322,6 +367,7 @@ int cmd_image_info(int argc, char **argv)
     }
     cmd_image_file_t f;
     cmd_image_file_init(&f);
+    f.opts.read_signature = true; /* show a Secure Boot v2 sector when there is one */
     bool json = false;
     for (int i = 1; i < argc; i++) {
         int r = cmd_image_common_option("image info", argc, argv, &i, &f);

@@ -132,12 +132,17 @@ static void explain(ota_failure_t *f, otk_device_t *dev, const esp_partition_t *
     otk_diag_clear(&local);
     switch (f->err) {
     case ESP_ERR_OTA_VALIDATE_FAILED:
-    case ESP_ERR_IMAGE_INVALID:
-        /* Our own verification of the same bytes knows the field and the offset. */
-        otk_image_stream_finish(check, NULL, &local);
+    case ESP_ERR_IMAGE_INVALID: {
+        /* Our own verification of the same bytes knows the field and the offset; with
+         * secure boot, the signature sector is the one esp_ota_end read from the slot. */
+        static otk_image_info_t info;
+        if (otk_image_stream_finish(check, &info, &local) == ESP_OK && info.sig.digest_done) {
+            otk_image_sig_check_flash(dev->flash, target->address, &check->opts, &info, &local);
+        }
         snprintf(f->reason, sizeof f->reason, "not a valid app image for this device: %s",
                  local.msg[0] != '\0' ? local.msg : "rejected by esp_ota_end");
         break;
+    }
     case ESP_ERR_INVALID_SIZE:
         snprintf(f->reason, sizeof f->reason, "an image of %u bytes does not fit %s (0x%x bytes)",
                  (unsigned)size, target->label, (unsigned)target->size);
@@ -183,6 +188,7 @@ static bool update(otk_device_t *dev, const esp_partition_t *target, FILE *src, 
     opts.chip_rev = dev->config.chip_rev;
     opts.max_size = target->size;
     opts.flash_offset = target->address;
+    opts.secure_boot = dev->config.secure_boot;
     otk_image_stream_init(&check, &opts);
 
     esp_ota_handle_t h = 0;

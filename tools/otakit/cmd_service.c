@@ -18,7 +18,8 @@
 static const char USAGE[] =
     "usage: otakit service FLASH MANIFEST_URI [--ca FILE] [--allow-http] [--timeout S]\n"
     "                      [--staging LABEL] [--no-reboot] [--power-cut N[:KIND]]\n"
-    "                      [--json] [--verbose]\n\n"
+    "                      [--json] [--verbose]\n"
+    "       otakit service sign|verify --key KEY.pem MANIFEST   (see service sign --help)\n\n"
     "Run the update list of the JSON manifest at MANIFEST_URI (https://, http://, file://,\n"
     "or a file path) on the simulated device whose flash is FLASH, as ESP-ADF's\n"
     "ota_service does: each node (an app, or a data partition by label) in order, steps\n"
@@ -31,6 +32,10 @@ static const char USAGE[] =
     "are checked against the manifest's sha256 and size. A node that is not newer is\n"
     "skipped. An interrupted download resumes at the next run. The state between runs is\n"
     "in FLASH.service (docs/service.md).\n\n"
+    "A device with a manifest key (otakit device config FLASH --manifest-key KEY.pem) takes\n"
+    "only a manifest signed with it (MANIFEST_URI.sig), whose manifest_version is not below\n"
+    "the last one it accepted and whose expires time is ahead of the clock; any other is\n"
+    "refused before anything is downloaded or written.\n\n"
     "The device is powered on first (the running app is what updates); when a node that\n"
     "succeeded has reboot_flag, the device is rebooted after the list (a power-on: the new\n"
     "app boots and runs its self-test) unless --no-reboot.\n\n"
@@ -381,7 +386,8 @@ static int service_run(const svc_opts_t *o)
     otk_manifest_t *m = NULL;
     static otk_diag_t error; /* what out.error points to */
     otk_diag_clear(&error);
-    esp_err_t err = svc_cli_fetch(uri, &cfg.source, NULL, &m, &info, &error);
+    esp_err_t err = svc_cli_fetch(uri, &cfg.source, NULL, &run.store, state_path, &m, &info,
+                                  &error);
     out.m = m;
     if (err != ESP_OK) {
         /* No list, but a data partition left torn by an earlier run is still repaired. */
@@ -432,6 +438,9 @@ static int service_run(const svc_opts_t *o)
 
 int cmd_service(int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "sign") == 0 || strcmp(argv[1], "verify") == 0)) {
+        return cmd_service_sign(argc - 1, argv + 1);
+    }
     if (cli_wants_help(argc, argv)) {
         fputs(USAGE, stdout);
         return CLI_EXIT_OK;

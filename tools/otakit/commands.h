@@ -11,5 +11,7 @@ int cmd_ota(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_service(int argc, char **argv);
+/* otakit service sign|verify (cmd_service_sign.c); argv starts at "sign" or "verify". */
+int cmd_service_sign(int argc, char **argv);
 
 #endif
