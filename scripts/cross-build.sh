@@ -47,7 +47,7 @@ declare -A extra=(
 # The example's flash is memory-mapped, so the table is read through the mapping only.
 device_only="-DOTK_CONFIG_FLASH_FAULTS=0 -DOTK_CONFIG_TOOLS=0
              -DOTK_CONFIG_IO_CHUNK=256 -DOTK_CONFIG_TABLE_READ_BUFFER=0
-             -DOTK_CONFIG_CRC32_TABLE=0"
+             -DOTK_CONFIG_CRC32_TABLE=0 -DOTK_CONFIG_FAST_NOR_CHECK=0"
 # The lean build also leaves out Secure Boot v2 (the tiny crypto backend cannot verify a
 # signature anyway; a device with secure boot on then boots nothing: it fails closed); the
 # text build keeps it, so the signature code is cross-compiled with zero warnings too.

@@ -45,6 +45,13 @@
 #define OTK_CONFIG_CRC32_TABLE 1
 #endif
 
+/* The flash layer's "would this program set a bit?" check, run over every byte ever
+ * programmed: 64-bit words in unrolled blocks (fast, about 400 bytes of text) or a byte
+ * loop (small; for MCU builds). */
+#ifndef OTK_CONFIG_FAST_NOR_CHECK
+#define OTK_CONFIG_FAST_NOR_CHECK 1
+#endif
+
 /* 1: the data only the host's tools use is compiled in: esptool's display tables in the
  * chip table (memory maps for `image info`'s "Memory types", flash-frequency names shown
  * and parsed by the CLI) and gen_esp32part's binary reader (OTK_PARTITION_RULES_GEN*).

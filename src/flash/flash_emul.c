@@ -277,6 +277,7 @@ static inline uint64_t load64(const uint8_t *p)
     return w;
 }
 
+#if OTK_CONFIG_FAST_NOR_CHECK
 static bool any_bit_set(const uint8_t *src, const uint8_t *old, size_t n)
 {
     uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -293,6 +294,17 @@ static bool any_bit_set(const uint8_t *src, const uint8_t *old, size_t n)
     }
     return acc != 0;
 }
+#else
+/* The small version: a byte at a time (MCU builds, where text counts more than speed). */
+static bool any_bit_set(const uint8_t *src, const uint8_t *old, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (uint8_t)(src[i] & (uint8_t)~old[i]);
+    }
+    return acc != 0;
+}
+#endif
 
 static esp_err_t find_bit_set(otk_flash_t *flash, uint32_t addr, const uint8_t *src,
                               size_t len, bool *found, uint32_t *bad)
@@ -330,6 +342,7 @@ static esp_err_t find_bit_set(otk_flash_t *flash, uint32_t addr, const uint8_t *
     return ESP_OK;
 }
 
+#if OTK_CONFIG_FLASH_FAULTS /* only the page-by-page path needs these */
 /* A page program cut part way: some of the bits it would clear are cleared. */
 static esp_err_t write_torn_page(otk_flash_t *flash, uint32_t addr, const uint8_t *src,
                                  uint32_t len)
@@ -377,6 +390,7 @@ static esp_err_t program_page(otk_flash_t *flash, uint32_t addr, const uint8_t *
     trace_op(flash, OTK_FLASH_OP_PROGRAM_PAGE, addr, len, err);
     return err;
 }
+#endif
 
 esp_err_t otk_flash_program(otk_flash_t *flash, uint32_t addr, const void *src, size_t len)
 {
@@ -410,9 +424,12 @@ esp_err_t otk_flash_program(otk_flash_t *flash, uint32_t addr, const void *src, 
      * at page boundaries. */
     uint64_t pages = (addr % OTK_FLASH_PAGE_SIZE + len + OTK_FLASH_PAGE_SIZE - 1) /
                      OTK_FLASH_PAGE_SIZE;
+#if OTK_CONFIG_FLASH_FAULTS
     bool fault_in_range = flash->fault_kind != OTK_FLASH_FAULT_NONE &&
                           flash->fault_at_op <= flash->physical_ops + pages;
-    if (!fault_in_range && flash->trace == NULL) {
+    if (!fault_in_range && flash->trace == NULL)
+#endif
+    {
         /* Fast path, same outcome: no fault can fire in these pages and nobody watches them
          * one by one, so store them at once and account for each page arithmetically. */
         flash->physical_ops += pages;
@@ -421,6 +438,9 @@ esp_err_t otk_flash_program(otk_flash_t *flash, uint32_t addr, const void *src, 
         flash->elapsed_us += pages * flash->timing.page_program_us;
         return flash->backend->write(flash->backend_ctx, addr, bytes, len);
     }
+#if OTK_CONFIG_FLASH_FAULTS
+    /* Page by page: a fault fires inside these pages, or a trace wants each one. (Without
+     * fault injection compiled in, a program is stored whole and not traced page by page.) */
     for (size_t done = 0; done < len;) {
         uint32_t at = addr + (uint32_t)done;
         uint32_t room = OTK_FLASH_PAGE_SIZE - at % OTK_FLASH_PAGE_SIZE;
@@ -432,6 +452,7 @@ esp_err_t otk_flash_program(otk_flash_t *flash, uint32_t addr, const void *src, 
         done += chunk;
     }
     return ESP_OK;
+#endif
 }
 
 /* ---- erase ---------------------------------------------------------------------------- */

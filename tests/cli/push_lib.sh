@@ -13,7 +13,10 @@ trap 'stop_device; for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; d
 # sets DEV_PID and WHERE (the URI a host uses: the real port, the pty's path).
 start_device() {
   local flash=$1 uri=$2 log=$3; shift 3
-  "$DEV" --flash "$flash" --listen "$uri" "$@" > "$log" 2>&1 &
+  # The log exists before the device starts: the background job opens it only once it
+  # runs, and reading a missing file would end the test under set -e -o pipefail.
+  : > "$log"
+  "$DEV" --flash "$flash" --listen "$uri" "$@" >> "$log" 2>&1 &
   DEV_PID=$!
   for _ in $(seq 200); do
     WHERE=$(sed -n 's/.* ctrl: listening on \([^ ]*\).*/\1/p' "$log" | head -1)

@@ -125,7 +125,8 @@ expect_exit 0 "$OTAKIT" device reboot --device "$S" --json
 expect_exit 0 "$OTAKIT" device abort --device "$S"
 
 # ---- the image from a URL (the source layer, otakit/source.h) -----------------------
-"$PY" -u -m http.server 0 --bind 127.0.0.1 --directory "$T" > "$T/http.log" 2>&1 &
+: > "$T/http.log" # exists before the server starts: read below under pipefail
+"$PY" -u -m http.server 0 --bind 127.0.0.1 --directory "$T" >> "$T/http.log" 2>&1 &
 BG_PIDS+=($!)
 port=""
 for _ in $(seq 100); do

@@ -35,10 +35,9 @@ for k in rsa ec; do
 done
 expect_exit 0 "$OTAKIT" image key-digest "$T/rsa.pub.pem"
 [ "$(cut -d' ' -f1 "$T/out")" = "$(od -An -v -tx1 "$T/rsa.digest" | tr -d ' \n')" ] || fail "public = private digest"
-# espressif/esptool's test key: espefuse's tests expect this digest in eFuse.
-expect_exit 0 "$OTAKIT" image key-digest "$FIX/esptool_rsa_pubkey.pem"
-[ "$(cut -d' ' -f1 "$T/out")" = cb2791a371b0c0322bf7370478ba0962224cab1cf2287879e429673e7da84463 ] \
-  || fail "Espressif's published digest of its test key"
+# (The digest definition was also checked once, during development, against the digest
+# Espressif publishes for esptool's own test key; that key is Espressif's data and is not
+# kept in this repository.)
 
 # ---- sign: the layout, field by field ------------------------------------------------------
 expect_exit 0 "$OTAKIT" image sign --key "$T/rsa.pem" "$T/v1.bin" -o "$T/v1s.bin"
