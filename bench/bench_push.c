@@ -14,9 +14,13 @@
  *     >= 0.8);
  *   - both links: ESP-Hosted's stop-and-wait (4000-byte chunks, one request in flight,
  *     our client in that mode) on the same link: target >= 2x on the Unix socket, the
- *     ratio reported on the pty.
- * Unix-socket figures are medians of REPS alternating runs; the pty runs once each (its
- * rate is the UART's, steady). */
+ *     ratio reported on the pty;
+ *   - the Unix socket again with the device's flash in real time (each flash operation
+ *     blocks the device for its modelled time, as a chip would): window vs stop-and-wait,
+ *     what ESP-Hosted's round trip after each chunk's flash write really costs. The pty
+ *     runs have the device's flash in real time too.
+ * Unix-socket figures are medians of REPS alternating runs; the others run once each
+ * (their time is the UART's or the flash's, steady). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>

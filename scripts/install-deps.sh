@@ -18,6 +18,7 @@ declare -A need=(
   [openssl]="tests make a CA and server certificates"
   [libcurl4-openssl-dev]="the http:// and https:// update sources (libcurl)"
   [nginx]="the HTTP/HTTPS update tests run a real nginx on 127.0.0.1"
+  [curl]="make bench compares HTTP(S) updates with curl -o"
   [protobuf-c-compiler]="the control-path messages (.proto compiled with protobuf-c)"
   [libprotobuf-c-dev]="the control-path messages (protobuf-c runtime)"
   [python3-protobuf]="the Python host client of the control path"
