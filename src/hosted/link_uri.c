@@ -158,7 +158,10 @@ void otk_link_uri_format(const otk_link_uri_t *uri, char *out, size_t cap)
     }
     switch (uri->kind) {
     case OTK_LINK_UNIX:
-        snprintf(out, cap, "unix:%s", uri->path);
+        /* The parser takes "unix://P" as P, so a path that itself begins with "//" needs
+         * that prefix written out, or the text would name another path (fuzz_uri). */
+        snprintf(out, cap, "unix:%s%s", strncmp(uri->path, "//", 2) == 0 ? "//" : "",
+                 uri->path);
         break;
     case OTK_LINK_TCP: {
         const char *host = uri->host[0] != '\0' ? uri->host : OTK_LINK_TCP_DEFAULT_HOST;

@@ -2,7 +2,7 @@
  * comparison (every byte counts, any length, no early answer), a wrong or malformed token
  * refused, counted, logged and the link closed, TCP refusing to serve without a token, and
  * the Unix socket created owner-only (0600 whatever the umask) in a directory nobody else
- * can swap it in. */
+ * can swap it in; the link URI a device prints reads back as the same socket. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +221,33 @@ static void test_unix_socket_owner_only(void **state)
     ts_cleanup_dir(dir);
 }
 
+/* The text a device prints for where it listens names the same socket: a path that begins
+ * with "//" keeps it (found by fuzz_uri: "unix:////tmp/s" printed as "unix://tmp/s", which
+ * reads back as the relative path "tmp/s"). */
+static void test_link_uri_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *path, *canonical;
+    } cases[] = {
+        {"unix:/tmp/d.sock", "/tmp/d.sock", "unix:/tmp/d.sock"},
+        {"unix:///tmp/d.sock", "/tmp/d.sock", "unix:/tmp/d.sock"},
+        {"unix:////tmp/d.sock", "//tmp/d.sock", "unix:////tmp/d.sock"},
+        {"unix:d.sock", "d.sock", "unix:d.sock"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        otk_link_uri_t a, b;
+        otk_diag_t diag;
+        assert_int_equal(otk_link_uri_parse(cases[i].text, &a, &diag), ESP_OK);
+        assert_string_equal(a.path, cases[i].path);
+        char out[OTK_LINK_URI_MAX];
+        otk_link_uri_format(&a, out, sizeof out);
+        assert_string_equal(out, cases[i].canonical);
+        assert_int_equal(otk_link_uri_parse(out, &b, &diag), ESP_OK);
+        assert_string_equal(b.path, a.path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_wrong_token_refused_and_logged),
         cmocka_unit_test(test_tcp_needs_token),
         cmocka_unit_test(test_unix_socket_owner_only),
+        cmocka_unit_test(test_link_uri_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
