@@ -94,14 +94,28 @@ static void make_image(void)
     damaged[image_len / 2] ^= 0x10; /* the checksum and the hash no longer hold */
 }
 
+static char dir_path[96];
+
+/* The temp dir goes when the process ends (libFuzzer and the replay driver both exit()). */
+static void remove_device(void)
+{
+    static const char *const suffixes[] = {"", ".device", OTK_HOSTED_SESSION_SUFFIX};
+    otk_device_run_close(&master);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s%s", flash_path, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(dir_path);
+}
+
 /* The device, once: a flash file with the table and a factory app, and its device file. */
 static void make_device(void)
 {
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    char dir[96];
-    snprintf(dir, sizeof dir, "%s/otakit-fuzz-XXXXXX", base);
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(flash_path, sizeof flash_path, "%s/dev.bin", dir);
+    snprintf(dir_path, sizeof dir_path, "%s/otakit-fuzz-XXXXXX", base);
+    CHECK(mkdtemp(dir_path) != NULL);
+    snprintf(flash_path, sizeof flash_path, "%s/dev.bin", dir_path);
     otk_partition_gen_opts_t opts;
     otk_partition_gen_opts_default(&opts);
     static otk_partition_table_t table;
@@ -118,6 +132,7 @@ static void make_device(void)
     fputs("chip = esp32c3\nrollback = on\n", out);
     fclose(out);
     CHECK(otk_device_run_open(&master, flash_path, NULL, NULL) == ESP_OK);
+    atexit(remove_device);
 }
 
 typedef struct {
