@@ -19,43 +19,14 @@
 #define NEW_FILE_MODE 0644
 
 typedef struct {
-    uint8_t *map;
+    otk_flash_bytes_t array; /* first: the mapping, for the shared byte-array operations */
     size_t size;
 } file_ctx_t;
-
-static esp_err_t file_read(void *ctx, uint32_t addr, void *dst, size_t len)
-{
-    file_ctx_t *file = ctx;
-    memcpy(dst, file->map + addr, len);
-    return ESP_OK;
-}
-
-static esp_err_t file_write(void *ctx, uint32_t addr, const void *src, size_t len)
-{
-    file_ctx_t *file = ctx;
-    memcpy(file->map + addr, src, len);
-    return ESP_OK;
-}
-
-/* An erased unit reads 0xFF: one memset, not a write of 0xFF per page. */
-static esp_err_t file_erase(void *ctx, uint32_t addr, size_t len)
-{
-    file_ctx_t *file = ctx;
-    memset(file->map + addr, 0xFF, len);
-    return ESP_OK;
-}
-
-static const uint8_t *file_view(void *ctx, uint32_t addr, size_t len)
-{
-    (void)len;
-    file_ctx_t *file = ctx;
-    return file->map + addr;
-}
 
 static esp_err_t file_sync(void *ctx)
 {
     file_ctx_t *file = ctx;
-    if (msync(file->map, file->size, MS_SYNC) != 0) {
+    if (msync(file->array.bytes, file->size, MS_SYNC) != 0) {
         OTK_LOGE(OTK_FLASH_TAG, "msync of the flash file failed: %s", strerror(errno));
         return ESP_FAIL;
     }
@@ -65,17 +36,17 @@ static esp_err_t file_sync(void *ctx)
 static void file_close(void *ctx)
 {
     file_ctx_t *file = ctx;
-    munmap(file->map, file->size);
+    munmap(file->array.bytes, file->size);
     free(file);
 }
 
 static const otk_flash_backend_t file_backend = {
-    .read = file_read,
-    .write = file_write,
+    .read = otk_flash_bytes_read,
+    .write = otk_flash_bytes_write,
     .sync = file_sync,
     .close = file_close,
-    .map = file_view,
-    .erase = file_erase,
+    .map = otk_flash_bytes_map,
+    .erase = otk_flash_bytes_erase,
 };
 
 static esp_err_t open_error(const char *path, const char *what)
@@ -132,7 +103,7 @@ static esp_err_t map_file(int fd, const char *path, uint32_t size, otk_flash_t *
         munmap(map, size);
         return ESP_ERR_NO_MEM;
     }
-    file->map = map;
+    file->array.bytes = map;
     file->size = size;
     return otk_flash_new(&file_backend, file, size, out);
 }

@@ -15,4 +15,15 @@ esp_err_t otk_flash_check_size(uint32_t size);
 esp_err_t otk_flash_new(const otk_flash_backend_t *backend, void *backend_ctx, uint32_t size,
                         otk_flash_t **out);
 
+/* A backend context whose flash is a byte array in this process. Backends built on it put
+ * this first in their context and use the otk_flash_bytes_* operations. */
+typedef struct {
+    uint8_t *bytes;
+} otk_flash_bytes_t;
+
+esp_err_t otk_flash_bytes_read(void *ctx, uint32_t addr, void *dst, size_t len);
+esp_err_t otk_flash_bytes_write(void *ctx, uint32_t addr, const void *src, size_t len);
+esp_err_t otk_flash_bytes_erase(void *ctx, uint32_t addr, size_t len);
+const uint8_t *otk_flash_bytes_map(void *ctx, uint32_t addr, size_t len);
+
 #endif

@@ -6,52 +6,23 @@
 #include <string.h>
 
 typedef struct {
-    uint8_t *bytes;
+    otk_flash_bytes_t array; /* first: the shared byte-array operations take the context */
 } mem_ctx_t;
-
-static esp_err_t mem_read(void *ctx, uint32_t addr, void *dst, size_t len)
-{
-    mem_ctx_t *mem = ctx;
-    memcpy(dst, mem->bytes + addr, len);
-    return ESP_OK;
-}
-
-static esp_err_t mem_write(void *ctx, uint32_t addr, const void *src, size_t len)
-{
-    mem_ctx_t *mem = ctx;
-    memcpy(mem->bytes + addr, src, len);
-    return ESP_OK;
-}
-
-/* An erased unit reads 0xFF: one memset, not a write of 0xFF per page. */
-static esp_err_t mem_erase(void *ctx, uint32_t addr, size_t len)
-{
-    mem_ctx_t *mem = ctx;
-    memset(mem->bytes + addr, 0xFF, len);
-    return ESP_OK;
-}
-
-static const uint8_t *mem_map(void *ctx, uint32_t addr, size_t len)
-{
-    (void)len;
-    mem_ctx_t *mem = ctx;
-    return mem->bytes + addr;
-}
 
 static void mem_close(void *ctx)
 {
     mem_ctx_t *mem = ctx;
-    free(mem->bytes);
+    free(mem->array.bytes);
     free(mem);
 }
 
 static const otk_flash_backend_t mem_backend = {
-    .read = mem_read,
-    .write = mem_write,
+    .read = otk_flash_bytes_read,
+    .write = otk_flash_bytes_write,
     .sync = NULL, /* nothing outlives the process */
     .close = mem_close,
-    .map = mem_map,
-    .erase = mem_erase,
+    .map = otk_flash_bytes_map,
+    .erase = otk_flash_bytes_erase,
 };
 
 /* A memory device whose bytes are left for the caller to fill. */
@@ -68,8 +39,8 @@ static esp_err_t mem_new(uint32_t size, otk_flash_t **out, mem_ctx_t **ctx_out)
     if (mem == NULL) {
         return ESP_ERR_NO_MEM;
     }
-    mem->bytes = malloc(size);
-    if (mem->bytes == NULL) {
+    mem->array.bytes = malloc(size);
+    if (mem->array.bytes == NULL) {
         free(mem);
         return ESP_ERR_NO_MEM;
     }
@@ -87,7 +58,7 @@ esp_err_t otk_flash_mem_create(uint32_t size, otk_flash_t **out)
     if (err != ESP_OK) {
         return err;
     }
-    memset(mem->bytes, 0xFF, size); /* a new chip comes erased */
+    memset(mem->array.bytes, 0xFF, size); /* a new chip comes erased */
     return ESP_OK;
 }
 
@@ -102,7 +73,7 @@ esp_err_t otk_flash_mem_clone(otk_flash_t *src, otk_flash_t **out)
         return err;
     }
     /* Straight from the source's backend: no stats, no power check on the source. */
-    err = src->backend->read(src->backend_ctx, 0, mem->bytes, src->size);
+    err = src->backend->read(src->backend_ctx, 0, mem->array.bytes, src->size);
     if (err != ESP_OK) {
         otk_flash_destroy(*out);
         *out = NULL;
