@@ -8,19 +8,10 @@
 static otk_device_t dev;
 
 /* factory runs; ota_0 / ota_1 empty. */
-static otk_flash_t *start_factory(void)
-{
-    otk_flash_t *f = of_flash(OF_CSV_FACTORY_2OTA, OF_FLASH_SIZE);
-    of_put(f, "factory", "factory", 0);
-    of_start(&dev, f, NULL, 0);
-    assert_string_equal(dev.running->label, "factory");
-    return f;
-}
-
 static void test_null_args(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     esp_ota_handle_t h = 77;
     assert_int_equal(otk_ota_begin(&dev, NULL, 0, &h), ESP_ERR_INVALID_ARG);
     assert_int_equal(otk_ota_begin(&dev, of_part(&dev, "ota_0"), 0, NULL), ESP_ERR_INVALID_ARG);
@@ -58,7 +49,7 @@ static void test_not_an_ota_app_partition(void **state)
 static void test_running_partition_conflict(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     /* The running app is factory, which is not an OTA app: INVALID_ARG comes first. */
     esp_ota_handle_t h = 0;
     assert_int_equal(otk_ota_begin(&dev, dev.running, 0, &h), ESP_ERR_INVALID_ARG);
@@ -83,7 +74,7 @@ static void test_running_partition_conflict(void **state)
 static void test_partition_not_found(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     esp_partition_t bogus = *of_part(&dev, "ota_0");
     bogus.address += 0x1000; /* not what the table says */
     esp_ota_handle_t h = 0;
@@ -150,7 +141,7 @@ static void test_pending_state_without_rollback_is_no_obstacle(void **state)
 static void test_image_size_larger_than_partition(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const esp_partition_t *p = of_part(&dev, "ota_0");
     esp_ota_handle_t h = 0;
     otk_flash_stats_reset(f);
@@ -178,7 +169,7 @@ static void test_no_mem_when_pool_full(void **state)
 {
     (void)state;
     /* Four partitions begin accepts: the two slots and two data partitions. */
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const char *labels[] = {"ota_0", "ota_1", "spare", "tiny"};
     esp_ota_handle_t h[4];
     for (int i = 0; i < 4; i++) {
@@ -207,7 +198,7 @@ static void test_no_mem_when_pool_full(void **state)
 static void test_already_in_progress(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     esp_ota_handle_t h = 0, h2 = 0;
     const esp_partition_t *p = of_part(&dev, "ota_0");
     assert_int_equal(otk_ota_begin(&dev, p, OTA_SIZE_UNKNOWN, &h), ESP_OK);
@@ -232,7 +223,7 @@ static void test_already_in_progress(void **state)
 static void test_garbage_otadata_is_not_select_info_invalid(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const esp_partition_t *od = of_part(&dev, "otadata");
     uint8_t junk[32];
     memset(junk, 0x5A, sizeof junk);
@@ -247,7 +238,7 @@ static void test_garbage_otadata_is_not_select_info_invalid(void **state)
 static void test_flash_failure_leaves_no_handle(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     otk_flash_arm_fault(f, 1, OTK_FLASH_FAULT_CUT_BEFORE, 1);
     esp_ota_handle_t h = 0;
     assert_int_equal(otk_ota_begin(&dev, of_part(&dev, "ota_0"), OTA_SIZE_UNKNOWN, &h),
@@ -262,7 +253,7 @@ static void test_flash_failure_leaves_no_handle(void **state)
 static void test_erase_extent_by_size(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const esp_partition_t *p = of_part(&dev, "ota_0");
     const size_t sizes[] = {0, OTA_SIZE_UNKNOWN, (size_t)0xFFFFFFFFu};
     for (size_t i = 0; i < 3; i++) {
@@ -301,7 +292,7 @@ static void test_erase_extent_by_size(void **state)
 static void test_handles_count_from_one(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     esp_ota_handle_t h = 0;
     for (esp_ota_handle_t want = 1; want <= 6; want++) {
         assert_int_equal(otk_ota_begin(&dev, of_part(&dev, "ota_1"), 0x1000, &h), ESP_OK);
@@ -326,7 +317,7 @@ static void test_begin_of_data_partitions_skips_app_checks(void **state)
 static void test_resume_errors(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const esp_partition_t *p = of_part(&dev, "ota_0");
     esp_ota_handle_t h = 0;
     assert_int_equal(otk_ota_resume(&dev, NULL, 0, 0, &h), ESP_ERR_INVALID_ARG);

@@ -8,14 +8,6 @@
 
 static otk_device_t dev;
 
-static otk_flash_t *start_factory(void)
-{
-    otk_flash_t *f = of_flash(OF_CSV_FACTORY_2OTA, OF_FLASH_SIZE);
-    of_put(f, "factory", "factory", 0);
-    of_start(&dev, f, NULL, 0);
-    return f;
-}
-
 static void snapshot(otk_flash_t *f, uint8_t out[0x2000])
 {
     assert_int_equal(otk_flash_read(f, of_part(&dev, "otadata")->address, out, 0x2000), ESP_OK);
@@ -24,7 +16,7 @@ static void snapshot(otk_flash_t *f, uint8_t out[0x2000])
 static void test_set_boot_errors(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     uint8_t before[0x2000], after[0x2000];
     snapshot(f, before);
     assert_int_equal(otk_ota_set_boot_partition(&dev, NULL), ESP_ERR_INVALID_ARG);
@@ -55,7 +47,7 @@ static void test_set_boot_errors(void **state)
 static void test_set_boot_factory_erases_otadata(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     of_install(&dev, "ota_0", "v1", 0);
     of_reboot(&dev);
     assert_int_equal(otk_ota_mark_app_valid_cancel_rollback(&dev), ESP_OK);

@@ -7,18 +7,10 @@
 
 static otk_device_t dev;
 
-static otk_flash_t *start_factory(void)
-{
-    otk_flash_t *f = of_flash(OF_CSV_FACTORY_2OTA, OF_FLASH_SIZE);
-    of_put(f, "factory", "factory", 0);
-    of_start(&dev, f, NULL, 0);
-    return f;
-}
-
 static void test_partition_description(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     of_put(f, "ota_0", "1.2.3", 7);
     esp_app_desc_t d;
     const esp_partition_t *o0 = of_part(&dev, "ota_0");
@@ -62,7 +54,7 @@ static void put_bootloader_desc(otk_flash_t *f, uint32_t address, uint8_t magic)
 static void test_bootloader_description(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     esp_bootloader_desc_t d;
     assert_int_equal(otk_ota_get_bootloader_description(&dev, NULL, NULL), ESP_ERR_INVALID_ARG);
     /* The ESP32-C3's bootloader sits at 0x0; nothing there yet. */
@@ -84,7 +76,7 @@ static void test_bootloader_description(void **state)
 static void test_check_image_validity(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
     esp_image_header_t hdr;

@@ -8,21 +8,6 @@
 
 static otk_device_t dev;
 
-static otk_flash_t *start_factory(void)
-{
-    otk_flash_t *f = of_flash(OF_CSV_FACTORY_2OTA, OF_FLASH_SIZE);
-    of_put(f, "factory", "factory", 0);
-    of_start(&dev, f, NULL, 0);
-    return f;
-}
-
-static esp_ota_handle_t begin(const char *label, size_t size)
-{
-    esp_ota_handle_t h = 0;
-    assert_int_equal(otk_ota_begin(&dev, of_part(&dev, label), size, &h), ESP_OK);
-    return h;
-}
-
 static void write_all(esp_ota_handle_t h, const uint8_t *data, size_t len, size_t chunk)
 {
     for (size_t off = 0; off < len; off += chunk) {
@@ -34,12 +19,12 @@ static void write_all(esp_ota_handle_t h, const uint8_t *data, size_t len, size_
 static void test_end_errors(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     assert_int_equal(otk_ota_end(&dev, 1), ESP_ERR_NOT_FOUND);
     assert_int_equal(otk_ota_end(&dev, 0), ESP_ERR_NOT_FOUND);
     assert_int_equal(otk_ota_end(NULL, 1), ESP_ERR_INVALID_ARG);
     /* Nothing written: INVALID_ARG, and the handle is gone. */
-    esp_ota_handle_t h = begin("ota_0", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
     assert_int_equal(otk_ota_end(&dev, h), ESP_ERR_INVALID_ARG);
     assert_int_equal(otk_ota_abort(&dev, h), ESP_ERR_NOT_FOUND);
     assert_int_equal(of_open_handles(&dev), 0);
@@ -47,7 +32,7 @@ static void test_end_errors(void **state)
     /* Truncated: the image needs more bytes than were written. */
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
-    h = begin("ota_0", OTA_SIZE_UNKNOWN);
+    h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
     write_all(h, image, len - 1, 0x400);
     assert_int_equal(otk_ota_end(&dev, h), ESP_ERR_OTA_VALIDATE_FAILED);
     assert_int_equal(of_open_handles(&dev), 0);
@@ -57,7 +42,7 @@ static void test_end_errors(void **state)
     uint8_t *bad = test_malloc(len);
     memcpy(bad, image, len);
     bad[0x200] ^= 0x01;
-    h = begin("ota_0", OTA_SIZE_UNKNOWN);
+    h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
     write_all(h, bad, len - 0x40, 0x400);
     assert_int_equal(otk_ota_write(&dev, h, bad + len - 0x40, 0x40), ESP_ERR_OTA_VALIDATE_FAILED);
     assert_int_equal(otk_ota_end(&dev, h), ESP_ERR_OTA_VALIDATE_FAILED);
@@ -83,7 +68,7 @@ static void test_image_for_another_chip(void **state)
     const uint8_t *image = of_image("v1", 0, &len);
     cfg.chip_id = ESP_CHIP_ID_ESP32S3;
     dev.config = cfg; /* the same device, told it is an S3 (no reboot needed here) */
-    esp_ota_handle_t h = begin("ota_0", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
     /* The header arrives with the first write: refused there already. */
     assert_int_equal(otk_ota_write(&dev, h, image, len), ESP_ERR_OTA_VALIDATE_FAILED);
     assert_int_equal(otk_ota_end(&dev, h), ESP_ERR_OTA_VALIDATE_FAILED);
@@ -103,11 +88,11 @@ static void test_image_for_another_chip(void **state)
 static void test_one_pass_statistics(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
     const esp_partition_t *p = of_part(&dev, "ota_0");
-    esp_ota_handle_t h = begin("ota_0", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
     otk_flash_stats_reset(f);
     write_all(h, image, len, 0x1F3); /* odd chunks: pages and sectors cut anywhere */
     assert_int_equal(f->stats.read_bytes, len);
@@ -132,7 +117,7 @@ static void test_one_pass_statistics(void **state)
     assert_true(f->stats.read_bytes >= len);
 
     /* A new begin on the slot forgets the verification too. */
-    h = begin("ota_0", 0x1000);
+    h = of_begin(&dev, "ota_0", 0x1000);
     assert_int_equal(otk_ota_abort(&dev, h), ESP_OK);
     assert_int_equal(otk_ota_set_boot_partition(&dev, p), ESP_ERR_OTA_VALIDATE_FAILED);
     otk_flash_destroy(f);
@@ -142,13 +127,13 @@ static void test_one_pass_statistics(void **state)
 static void test_one_pass_survives_interleaving(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     size_t len_a = 0, len_b = 0;
     static uint8_t a[OF_IMAGE_MAX], b[OF_IMAGE_MAX];
     len_a = of_build(a, sizeof a, "A", 0, OF_PAYLOAD_LEN);
     len_b = of_build(b, sizeof b, "B", 0, OF_PAYLOAD_LEN + 512);
-    esp_ota_handle_t ha = begin("ota_0", OTA_WITH_SEQUENTIAL_WRITES);
-    esp_ota_handle_t hb = begin("ota_1", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t ha = of_begin(&dev, "ota_0", OTA_WITH_SEQUENTIAL_WRITES);
+    esp_ota_handle_t hb = of_begin(&dev, "ota_1", OTA_SIZE_UNKNOWN);
     for (size_t off = 0; off < len_a || off < len_b; off += 0x100) {
         if (off < len_a) {
             size_t n = len_a - off < 0x100 ? len_a - off : 0x100;
@@ -170,10 +155,10 @@ static void test_one_pass_survives_interleaving(void **state)
 static void test_resume_reads_prefix_once(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
-    esp_ota_handle_t h = begin("ota_0", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
     write_all(h, image, 0x500, 0x100);
     assert_int_equal(otk_ota_abort(&dev, h), ESP_OK);
     otk_flash_stats_reset(f);
@@ -190,12 +175,12 @@ static void test_resume_reads_prefix_once(void **state)
 static void test_final_copy_of_an_app(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     of_put(f, "ota_0", "old", 0); /* before of_image: they share its buffer */
     size_t len = 0;
     const uint8_t *image = of_image("v2", 0, &len);
     const esp_partition_t *ota0 = of_part(&dev, "ota_0");
-    esp_ota_handle_t h = begin("spare", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t h = of_begin(&dev, "spare", OTA_SIZE_UNKNOWN);
     assert_int_equal(otk_ota_set_final_partition(&dev, h, ota0, true), ESP_OK);
     /* The final's type decides the first-chunk check: an app wants 0xE9. */
     const uint8_t zero = 0;
@@ -223,13 +208,13 @@ static void test_final_copy_of_an_app(void **state)
 static void test_final_copy_of_data(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const esp_partition_t *spare = of_part(&dev, "spare");
     static uint8_t data[0x10000];
     for (size_t i = 0; i < sizeof data; i++) {
         data[i] = (uint8_t)(i * 131u + 7u);
     }
-    esp_ota_handle_t h = begin("ota_1", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t h = of_begin(&dev, "ota_1", OTA_SIZE_UNKNOWN);
     assert_int_equal(otk_ota_set_final_partition(&dev, h, spare, true), ESP_OK);
     write_all(h, data, sizeof data, 0x1000);
     assert_int_equal(otk_ota_end(&dev, h), ESP_OK);
@@ -239,14 +224,14 @@ static void test_final_copy_of_data(void **state)
 
     /* Without the copy flag end copies nothing. */
     assert_int_equal(otk_flash_erase(f, spare->address, spare->size), ESP_OK);
-    h = begin("ota_1", OTA_SIZE_UNKNOWN);
+    h = of_begin(&dev, "ota_1", OTA_SIZE_UNKNOWN);
     assert_int_equal(otk_ota_set_final_partition(&dev, h, spare, false), ESP_OK);
     write_all(h, data, 0x100, 0x100);
     assert_int_equal(otk_ota_end(&dev, h), ESP_OK);
     assert_true(of_erased(&dev, spare, 0, spare->size));
 
     /* Staging smaller than the final: INVALID_SIZE, the handle freed. */
-    h = begin("tiny", 0);
+    h = of_begin(&dev, "tiny", 0);
     assert_int_equal(otk_ota_set_final_partition(&dev, h, spare, true), ESP_OK);
     write_all(h, data, 0x100, 0x100);
     assert_int_equal(otk_ota_end(&dev, h), ESP_ERR_INVALID_SIZE);
@@ -257,9 +242,9 @@ static void test_final_copy_of_data(void **state)
 static void test_set_final_errors(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const esp_partition_t *spare = of_part(&dev, "spare");
-    esp_ota_handle_t h = begin("ota_1", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t h = of_begin(&dev, "ota_1", OTA_SIZE_UNKNOWN);
     assert_int_equal(otk_ota_set_final_partition(&dev, h, NULL, true), ESP_ERR_INVALID_ARG);
     assert_int_equal(otk_ota_set_final_partition(NULL, h, spare, true), ESP_ERR_INVALID_ARG);
     assert_int_equal(otk_ota_set_final_partition(&dev, h + 1, spare, true), ESP_ERR_NOT_FOUND);
@@ -269,7 +254,7 @@ static void test_set_final_errors(void **state)
     /* Decisions: not the running app, not another update's partition. */
     assert_int_equal(otk_ota_set_final_partition(&dev, h, dev.running, true),
                      ESP_ERR_OTA_PARTITION_CONFLICT);
-    esp_ota_handle_t h2 = begin("tiny", 0);
+    esp_ota_handle_t h2 = of_begin(&dev, "tiny", 0);
     assert_int_equal(otk_ota_set_final_partition(&dev, h, of_part(&dev, "tiny"), true),
                      ESP_ERR_OTA_ALREADY_IN_PROGRESS);
     assert_int_equal(otk_ota_abort(&dev, h2), ESP_OK);
@@ -295,15 +280,15 @@ static void test_set_final_errors(void **state)
 static void test_partition_table_end(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     uint8_t bin[OTK_PARTITION_TABLE_BIN_SIZE];
     assert_int_equal(otk_partition_table_serialize(&dev.table, true, bin, NULL), ESP_OK);
-    esp_ota_handle_t h = begin("pt_ota", 0);
+    esp_ota_handle_t h = of_begin(&dev, "pt_ota", 0);
     write_all(h, bin, sizeof bin, 0x400);
     assert_int_equal(otk_ota_end(&dev, h), ESP_OK);
     /* A wrong MD5 record. */
     bin[sizeof(esp_partition_info_t) * dev.table.count + OTK_PARTITION_MD5_OFFSET] ^= 1;
-    h = begin("pt_ota", 0);
+    h = of_begin(&dev, "pt_ota", 0);
     write_all(h, bin, sizeof bin, 0x400);
     assert_int_equal(otk_ota_end(&dev, h), ESP_ERR_OTA_VALIDATE_FAILED);
     otk_flash_destroy(f);
@@ -313,12 +298,12 @@ static void test_partition_table_end(void **state)
 static void test_bootloader_end(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     uint8_t junk[0x100];
     memset(junk, 0x77, sizeof junk);
     junk[0] = 0xE9;
     junk[1] = 0x20; /* 32 segments: more than 16 */
-    esp_ota_handle_t h = begin("bl_ota", 0);
+    esp_ota_handle_t h = of_begin(&dev, "bl_ota", 0);
     assert_int_equal(otk_ota_write(&dev, h, junk, sizeof junk), ESP_ERR_OTA_VALIDATE_FAILED);
     assert_int_equal(otk_ota_end(&dev, h), ESP_ERR_OTA_VALIDATE_FAILED);
     otk_flash_destroy(f);

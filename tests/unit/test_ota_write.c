@@ -9,26 +9,11 @@
 
 static otk_device_t dev;
 
-static otk_flash_t *start_factory(void)
-{
-    otk_flash_t *f = of_flash(OF_CSV_FACTORY_2OTA, OF_FLASH_SIZE);
-    of_put(f, "factory", "factory", 0);
-    of_start(&dev, f, NULL, 0);
-    return f;
-}
-
-static esp_ota_handle_t begin(const char *label, size_t size)
-{
-    esp_ota_handle_t h = 0;
-    assert_int_equal(otk_ota_begin(&dev, of_part(&dev, label), size, &h), ESP_OK);
-    return h;
-}
-
 static void test_argument_errors(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
-    esp_ota_handle_t h = begin("ota_0", OTA_SIZE_UNKNOWN);
+    otk_flash_t *f = of_start_factory(&dev);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
     assert_int_equal(otk_ota_write(&dev, h, NULL, 16), ESP_ERR_INVALID_ARG);
@@ -51,12 +36,12 @@ static void test_argument_errors(void **state)
 static void test_first_chunk_magic(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     of_put(f, "ota_0", "old", 0);
     const esp_partition_t *p = of_part(&dev, "ota_0");
     uint8_t before[32], after[32];
     of_hash(f, p, before);
-    esp_ota_handle_t h = begin("ota_0", OTA_WITH_SEQUENTIAL_WRITES);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_WITH_SEQUENTIAL_WRITES);
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
     uint8_t bad[64];
@@ -73,7 +58,7 @@ static void test_first_chunk_magic(void **state)
     assert_int_equal(otk_ota_end(&dev, h), ESP_OK);
 
     /* A data partition takes any first byte. */
-    h = begin("spare", 0);
+    h = of_begin(&dev, "spare", 0);
     assert_int_equal(otk_ota_write(&dev, h, bad, sizeof bad), ESP_OK);
     assert_int_equal(otk_ota_end(&dev, h), ESP_OK);
     otk_flash_destroy(f);
@@ -82,7 +67,7 @@ static void test_first_chunk_magic(void **state)
 static void test_first_chunk_after_resume_at_zero(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     esp_ota_handle_t h = 0;
     assert_int_equal(otk_ota_resume(&dev, of_part(&dev, "ota_0"), 0, 0, &h), ESP_OK);
     uint8_t zero[16] = {0};
@@ -95,12 +80,12 @@ static void test_first_chunk_after_resume_at_zero(void **state)
 static void test_bounds_before_programming(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
     const esp_partition_t *p = of_part(&dev, "ota_0");
     /* Declared 0x800 bytes: begin erased one sector, writes may use it all. */
-    esp_ota_handle_t h = begin("ota_0", 0x800);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", 0x800);
     assert_int_equal(otk_ota_write(&dev, h, image, 0x800), ESP_OK);
     assert_int_equal(otk_ota_write(&dev, h, image + 0x800, 0x800), ESP_OK);
     otk_flash_stats_reset(f);
@@ -116,7 +101,7 @@ static void test_bounds_before_programming(void **state)
     static uint8_t big[0x10000];
     memset(big, 0xA5, sizeof big);
     p = of_part(&dev, "spare");
-    h = begin("spare", OTA_SIZE_UNKNOWN);
+    h = of_begin(&dev, "spare", OTA_SIZE_UNKNOWN);
     assert_int_equal(otk_ota_write(&dev, h, big, 0xF000), ESP_OK);
     otk_flash_stats_reset(f);
     assert_int_equal(otk_ota_write(&dev, h, big, 0x1001), ESP_ERR_INVALID_SIZE);
@@ -127,7 +112,7 @@ static void test_bounds_before_programming(void **state)
     assert_int_equal(otk_ota_abort(&dev, h), ESP_OK);
 
     /* write_with_offset: offset past the partition, and running past it. */
-    h = begin("spare", 0x2000);
+    h = of_begin(&dev, "spare", 0x2000);
     otk_flash_stats_reset(f);
     assert_int_equal(otk_ota_write_with_offset(&dev, h, big, 1, 0x10001), ESP_ERR_INVALID_ARG);
     assert_int_equal(otk_ota_write_with_offset(&dev, h, big, 2, 0xFFFF), ESP_ERR_INVALID_SIZE);
@@ -164,13 +149,13 @@ static void make_stale(otk_flash_t *f, const esp_partition_t *p)
 static void test_sequential_lazy_erase(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const esp_partition_t *p = of_part(&dev, "ota_0"); /* 64 KiB at 0x20000: one block */
     make_stale(f, p);
     uint8_t *fill = test_malloc(0x10000);
     memset(fill, 0x3C, 0x10000);
     fill[0] = 0xE9;
-    esp_ota_handle_t h = begin("ota_0", OTA_WITH_SEQUENTIAL_WRITES);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_WITH_SEQUENTIAL_WRITES);
     assert_false(of_erased(&dev, p, 0, 1)); /* nothing erased by begin */
 
     seq_write(h, fill, 100, 0, 1); /* [0,100): enters block 0: one block erase */
@@ -187,7 +172,7 @@ static void test_sequential_lazy_erase(void **state)
      * it starts a sector, else from the next sector the write enters. */
     const esp_partition_t *t = of_part(&dev, "tiny"); /* 16 KiB */
     make_stale(f, t);
-    h = begin("tiny", OTA_WITH_SEQUENTIAL_WRITES);
+    h = of_begin(&dev, "tiny", OTA_WITH_SEQUENTIAL_WRITES);
     seq_write(h, fill, 100, 1, 0); /* [0,100): starts sector 0 */
     assert_true(of_erased(&dev, t, 100, 0x1000 - 100));
     assert_false(of_erased(&dev, t, 0x1000, 1));
@@ -202,7 +187,7 @@ static void test_sequential_lazy_erase(void **state)
     assert_int_equal(otk_ota_abort(&dev, h), ESP_OK);
 
     /* write_with_offset cannot be used: nothing would erase what it programs. */
-    h = begin("ota_0", OTA_WITH_SEQUENTIAL_WRITES);
+    h = of_begin(&dev, "ota_0", OTA_WITH_SEQUENTIAL_WRITES);
     otk_flash_stats_reset(f);
     assert_int_equal(otk_ota_write_with_offset(&dev, h, fill, 16, 0), ESP_ERR_INVALID_STATE);
     assert_int_equal(f->stats.program_pages + f->stats.erase_calls, 0);
@@ -223,7 +208,7 @@ static void test_sequential_block_erase_count(void **state)
     uint8_t *fill = test_malloc(0x100000);
     memset(fill, 0x5A, 0x100000);
     memcpy(fill, img, len); /* a valid image first, then filler the verifier ignores */
-    esp_ota_handle_t h = begin("ota_0", OTA_WITH_SEQUENTIAL_WRITES);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_WITH_SEQUENTIAL_WRITES);
     otk_flash_stats_reset(f);
     for (size_t off = 0; off < 0x100000; off += 0x1000) {
         uint64_t blocks = f->stats.erase_blocks;
@@ -242,7 +227,7 @@ static void test_sequential_block_erase_count(void **state)
 static void test_sequential_resume_erase(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const esp_partition_t *p = of_part(&dev, "spare");
     make_stale(f, p);
     uint8_t fill[0x800];
@@ -262,25 +247,25 @@ static void test_sequential_resume_erase(void **state)
 static void test_partition_table_and_bootloader_magic(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     const uint8_t bad[2] = {0x50, 0xAA};
     const uint8_t good[2] = {0xAA, 0x50};
     const uint8_t one[1] = {0x00};
-    esp_ota_handle_t h = begin("pt_ota", 0);
+    esp_ota_handle_t h = of_begin(&dev, "pt_ota", 0);
     assert_int_equal(otk_ota_write(&dev, h, bad, 2), ESP_ERR_OTA_VALIDATE_FAILED);
     assert_int_equal(otk_ota_write(&dev, h, one, 1), ESP_OK); /* too short to check */
     assert_int_equal(otk_ota_abort(&dev, h), ESP_OK);
-    h = begin("pt_ota", 0);
+    h = of_begin(&dev, "pt_ota", 0);
     assert_int_equal(otk_ota_write(&dev, h, good, 2), ESP_OK);
     assert_int_equal(otk_ota_abort(&dev, h), ESP_OK);
 
     /* The final's type decides: spare staging for a table final. */
-    h = begin("spare", 0);
+    h = of_begin(&dev, "spare", 0);
     assert_int_equal(otk_ota_set_final_partition(&dev, h, of_part(&dev, "pt_ota"), true), ESP_OK);
     assert_int_equal(otk_ota_write(&dev, h, bad, 2), ESP_ERR_OTA_VALIDATE_FAILED);
     assert_int_equal(otk_ota_abort(&dev, h), ESP_OK);
 
-    h = begin("bl_ota", 0);
+    h = of_begin(&dev, "bl_ota", 0);
     assert_int_equal(otk_ota_write(&dev, h, good, 2), ESP_ERR_OTA_VALIDATE_FAILED);
     otk_flash_destroy(f);
 }
@@ -290,13 +275,13 @@ static void test_partition_table_and_bootloader_magic(void **state)
 static void test_early_refusal_of_invalid_image(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
     uint8_t *bad = test_malloc(len);
     memcpy(bad, image, len);
     bad[24 + 4] = 0x03; /* segment 0 data_len not a multiple of 4: unreadable from there */
-    esp_ota_handle_t h = begin("ota_0", OTA_SIZE_UNKNOWN);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
     assert_int_equal(otk_ota_write(&dev, h, bad, 64), ESP_ERR_OTA_VALIDATE_FAILED);
     assert_int_equal(dev.ota[0].wrote_size, 64); /* those bytes were programmed */
     otk_flash_stats_reset(f);
@@ -313,11 +298,11 @@ static void test_early_refusal_of_invalid_image(void **state)
 static void test_write_with_offset_any_order(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     size_t len = 0;
     const uint8_t *image = of_image("v1", 0, &len);
     const esp_partition_t *p = of_part(&dev, "ota_0");
-    esp_ota_handle_t h = begin("ota_0", len);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", len);
     size_t half = len / 2;
     /* Second half first (no magic check for write_with_offset), then the first half. */
     assert_int_equal(otk_ota_write_with_offset(&dev, h, image + half, len - half, (uint32_t)half),
@@ -333,7 +318,7 @@ static void test_write_with_offset_any_order(void **state)
     assert_int_equal(otk_ota_mark_app_valid_cancel_rollback(&dev), ESP_OK);
 
     /* In order with write_with_offset from 0: still one pass. */
-    h = begin("ota_1", len);
+    h = of_begin(&dev, "ota_1", len);
     assert_int_equal(otk_ota_write_with_offset(&dev, h, image, half, 0), ESP_OK);
     assert_int_equal(otk_ota_write_with_offset(&dev, h, image + half, len - half, (uint32_t)half),
                      ESP_OK);
@@ -346,9 +331,9 @@ static void test_write_with_offset_any_order(void **state)
 static void test_write_to_readonly_partition(void **state)
 {
     (void)state;
-    otk_flash_t *f = start_factory();
+    otk_flash_t *f = of_start_factory(&dev);
     /* A readonly flag set by the app's table (gen_esp32part refuses it only for otadata). */
-    esp_ota_handle_t h = begin("tiny", OTA_WITH_SEQUENTIAL_WRITES);
+    esp_ota_handle_t h = of_begin(&dev, "tiny", OTA_WITH_SEQUENTIAL_WRITES);
     otk_partition_table_t *t = &dev.table;
     for (size_t i = 0; i < t->count; i++) {
         if (strcmp(t->parts[i].label, "tiny") == 0) {

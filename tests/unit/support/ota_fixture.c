@@ -266,3 +266,19 @@ void of_hash(otk_flash_t *flash, const esp_partition_t *p, uint8_t out[32])
     }
     otk_sha256_final(&ctx, out);
 }
+
+otk_flash_t *of_start_factory(otk_device_t *dev)
+{
+    otk_flash_t *f = of_flash(OF_CSV_FACTORY_2OTA, OF_FLASH_SIZE);
+    of_put(f, "factory", "factory", 0);
+    of_start(dev, f, NULL, 0);
+    assert_string_equal(dev->running->label, "factory");
+    return f;
+}
+
+esp_ota_handle_t of_begin(otk_device_t *dev, const char *label, size_t size)
+{
+    esp_ota_handle_t h = 0;
+    assert_int_equal(otk_ota_begin(dev, of_part(dev, label), size, &h), ESP_OK);
+    return h;
+}

@@ -51,6 +51,11 @@ void of_config(otk_device_config_t *cfg);
 /* Attach dev to flash with cfg (NULL: of_config) and eFuse, then power on; asserts both. */
 void of_start(otk_device_t *dev, otk_flash_t *flash, const otk_device_config_t *cfg,
               uint32_t efuse);
+/* The usual start: OF_CSV_FACTORY_2OTA with a factory app, dev powered on running it. */
+otk_flash_t *of_start_factory(otk_device_t *dev);
+/* otk_ota_begin on the partition labelled `label`; asserts ESP_OK, returns the handle. */
+esp_ota_handle_t of_begin(otk_device_t *dev, const char *label, size_t size);
+
 /* Power on again (a reset); asserts it boots. */
 void of_reboot(otk_device_t *dev);
 
