@@ -312,6 +312,10 @@ esp_err_t otk_image_stream_feed(otk_image_stream_t *s, const void *data, size_t 
 bool otk_image_stream_done(const otk_image_stream_t *s);
 /* Bytes of the image consumed so far. */
 uint32_t otk_image_stream_pos(const otk_image_stream_t *s);
+/* True when a and b verify under the same rules and have taken the same bytes (position,
+ * state, checksum and SHA-256 so far): a resumed update compares the verifier it rebuilt
+ * from flash with the one its checkpoint saved. */
+bool otk_image_stream_same(const otk_image_stream_t *a, const otk_image_stream_t *b);
 /* The verdict: ESP_OK only when the whole image was fed and every rule held. An image
  * cut short is ESP_ERR_IMAGE_INVALID ("truncated"). info may be NULL. */
 esp_err_t otk_image_stream_finish(otk_image_stream_t *s, otk_image_info_t *info,

@@ -64,6 +64,15 @@ esp_err_t otk_ota_check_image_validity(otk_device_t *dev, esp_partition_type_t p
                                        const esp_image_header_t *img_hdr,
                                        const esp_app_desc_t *app_desc);
 
+/* Beyond ESP-IDF: the handle's one-pass verifier (a copy in *out), which has taken exactly
+ * the bytes staging [0, *taken) as read back from flash, so a caller can checkpoint the
+ * verification of what is on flash, or compare it with one it saved, without hashing the
+ * bytes a second time. ESP_ERR_INVALID_STATE when the handle has none that holds: out of
+ * order writes, a data partition, or flash changed outside the engine since. A verifier
+ * that found the image invalid is still returned (out->err, out->diag say why). */
+esp_err_t otk_ota_get_verifier(otk_device_t *dev, esp_ota_handle_t handle,
+                               otk_image_stream_t *out, uint32_t *taken);
+
 #ifdef __cplusplus
 }
 #endif

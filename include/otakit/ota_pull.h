@@ -34,7 +34,7 @@ typedef struct {
     const char *flash_path;
     otk_source_opts_t source;      /* CA, allow_http, timeouts, retries */
     bool bulk_flash_erase;
-    uint32_t checkpoint_every;     /* 0: OTK_HTTPS_OTA_CHECKPOINT_EVERY */
+    uint32_t checkpoint_every;     /* 0: the default spacing (https_ota.h) */
     otk_ota_pull_progress_t progress; /* NULL: none; called after each write */
     void *progress_ctx;
 } otk_ota_pull_opts_t;

@@ -136,3 +136,22 @@ void ota_forget_range(otk_device_t *dev, uint32_t address, uint32_t len,
         }
     }
 }
+
+esp_err_t otk_ota_get_verifier(otk_device_t *dev, esp_ota_handle_t handle,
+                               otk_image_stream_t *out, uint32_t *taken)
+{
+    if (!ota_dev_ok(dev) || out == NULL || taken == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    otk_ota_entry_t *e = ota_entry_find(dev, handle);
+    if (e == NULL) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    ota_ops_begin(dev); /* flash changed by someone else: the stream no longer holds */
+    if (!e->stream_ok || e->stream_end != e->wrote_size) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    memcpy(out, &e->stream, sizeof *out);
+    *taken = e->stream_end;
+    return ESP_OK;
+}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/http_internal.h"
 #include "net/https_ota_internal.h"
 #include "otakit/log.h"
 #include "otakit/ota.h"
@@ -45,20 +46,18 @@ static void plan_resume(otk_https_ota_t *h, const otk_source_identity_t **expect
     *expect = NULL;
     h->resume_offset = 0;
     if (cp != NULL && checkpoint_fits(h, cp)) {
-        if (https_ota_stream_adopt(h, &cp->stream)) {
-            h->resume_offset = cp->offset;
-            h->bulk_erase = cp->bulk_erase; /* what was erased depends on it */
-            h->stream_valid = true;
-            *expect = &cp->identity;
-            return;
-        }
-        OTK_LOGW(HTTPS_OTA_TAG, "checkpoint not used (verified for another device or "
-                 "slot): starting from 0");
+        https_ota_stream_adopt(h, &cp->stream);
+        h->resume_offset = cp->offset;
+        h->bulk_erase = cp->bulk_erase; /* what was erased depends on it */
+        h->from_checkpoint = true;
+        *expect = &cp->identity;
+        return;
     }
+    /* ESP-IDF's resumption: nothing but the engine's verifier, rebuilt from flash, vouches
+     * for the bytes before it. */
     if (h->cfg.ota_resumption && h->cfg.ota_image_bytes_written >= OTK_HTTPS_OTA_HEADER_SIZE &&
         h->cfg.ota_image_bytes_written <= h->staging->size) {
         h->resume_offset = h->cfg.ota_image_bytes_written;
-        h->stream_valid = false; /* the bytes before it were never seen by this verifier */
     }
 }
 
@@ -162,18 +161,21 @@ esp_err_t otk_https_ota_begin(otk_device_t *dev, const otk_https_ota_config_t *c
             https_ota_forget_checkpoint(h);
         }
         h->resume_offset = 0;
+        h->from_checkpoint = false;
         https_ota_stream_init(h, &h->stream);
-        h->stream_valid = true;
         h->state = OTK_HTTPS_OTA_STATE_BEGIN;
     }
     h->last_checkpoint = h->written;
+    h->last_checkpoint_ms = http_now_ms();
     h->report.staging = h->staging;
     *out = h;
     return ESP_OK;
 }
 
-/* Why end refused the image, from the downloaded bytes' own verification. */
-static esp_err_t explain_end(otk_https_ota_t *h, esp_err_t err)
+/* Why end refused the image: from the engine's verifier as it was before end (verifier,
+ * NULL when it had none), else from the slot verified again (a signature is checked after
+ * the verifier's hash; a failure path only, so the extra read costs nothing that matters). */
+static esp_err_t explain_end(otk_https_ota_t *h, esp_err_t err, otk_image_stream_t *verifier)
 {
     otk_diag_t why;
     otk_diag_clear(&why);
@@ -182,21 +184,18 @@ static esp_err_t explain_end(otk_https_ota_t *h, esp_err_t err)
                               esp_err_to_name(err));
     }
     https_ota_forget_checkpoint(h); /* a bad image is not worth resuming */
-    if (h->stream_valid && otk_image_stream_finish(&h->stream, NULL, &why) != ESP_OK) {
+    if (verifier != NULL && otk_image_stream_finish(verifier, NULL, &why) != ESP_OK) {
         return https_ota_fail(h, err, "not a valid app image for this device: %s", why.msg);
     }
-    if (h->stream_valid && h->resumed) {
-        return https_ota_fail(h, err, "the part of %s written before the interruption does "
-                              "not match the download (the image downloaded is valid): "
-                              "download it again from the start", h->staging->label);
-    }
-    if (h->dev->config.secure_boot.enabled) {
-        /* The bytes are an image: with secure boot, its signature is what end refused. */
+    if (h->final->type == ESP_PARTITION_TYPE_APP ||
+        h->final->type == ESP_PARTITION_TYPE_BOOTLOADER) {
         otk_image_verify_opts_t opts;
         otk_image_verify_opts_init(&opts);
         opts.chip_id = h->dev->config.chip_id;
         opts.check_chip_rev = true;
         opts.chip_rev = h->dev->config.chip_rev;
+        opts.kind = h->final->type == ESP_PARTITION_TYPE_BOOTLOADER ? OTK_IMAGE_BOOTLOADER
+                                                                    : OTK_IMAGE_APP;
         opts.secure_boot = h->dev->config.secure_boot;
         if (otk_image_verify_flash(h->dev->flash, h->staging->address, h->staging->size, &opts,
                                    NULL, &why) != ESP_OK) {
@@ -234,20 +233,14 @@ esp_err_t otk_https_ota_finish(otk_https_ota_t *h)
     bool wrote = h->state == OTK_HTTPS_OTA_STATE_IN_PROGRESS ||
                  h->state == OTK_HTTPS_OTA_STATE_SUCCESS;
     if (wrote && h->ota != 0) {
+        /* A copy of the engine's verifier, to explain a refusal (end frees the handle). */
+        uint32_t taken = 0;
+        bool have = otk_ota_get_verifier(h->dev, h->ota, &h->cp->stream, &taken) == ESP_OK;
         err = otk_ota_end(h->dev, h->ota);
         h->ota = 0; /* end frees the engine's handle whatever it returns */
         if (err != ESP_OK) {
-            err = explain_end(h, err);
+            err = explain_end(h, err, have ? &h->cp->stream : NULL);
         }
-    }
-    otk_diag_t why;
-    otk_diag_clear(&why);
-    if (err == ESP_OK && wrote && h->stream_valid &&
-        otk_image_stream_finish(&h->stream, NULL, &why) != ESP_OK) {
-        /* flash verified but the downloaded bytes did not: they are not the same bytes */
-        https_ota_forget_checkpoint(h);
-        err = https_ota_fail(h, ESP_ERR_OTA_VALIDATE_FAILED,
-                             "the downloaded image does not verify: %s", why.msg);
     }
     if (err == ESP_OK && h->state == OTK_HTTPS_OTA_STATE_SUCCESS) {
         err = select_boot(h);

@@ -26,11 +26,14 @@ struct otk_https_ota {
     int64_t image_length;           /* -1: unknown */
     uint32_t resume_offset;         /* RESUME: where the engine continues */
     bool resumed;                   /* this update continues an earlier one */
-    /* The verifier over the downloaded bytes: from a checkpoint when resuming one, fresh
-     * otherwise; not available for ESP-IDF's resumption (nothing kept the bytes before). */
+    /* Before esp_ota_begin: the verifier of the head (what is refused before anything is
+     * erased). When resuming a checkpoint: the engine's verifier the checkpoint saved, which
+     * the engine's verifier rebuilt from flash must equal (from_checkpoint). After that the
+     * engine's one-pass verifier is the only one: every byte is hashed once, as read back. */
     otk_image_stream_t stream;
-    bool stream_valid;
+    bool from_checkpoint;
     uint32_t last_checkpoint;       /* `written` at the last checkpoint */
+    uint64_t last_checkpoint_ms;    /* and when (the begin of the update before the first) */
     otk_https_ota_checkpoint_t *cp; /* scratch for building checkpoints */
     otk_https_ota_report_t report;
     otk_source_stats_t stats_done;  /* of sources closed by restarts */
@@ -46,8 +49,8 @@ esp_err_t https_ota_open_source(otk_https_ota_t *h, uint64_t offset,
                                 const otk_source_identity_t *expect);
 /* A fresh verifier for the final partition's kind. */
 void https_ota_stream_init(otk_https_ota_t *h, otk_image_stream_t *stream);
-/* The checkpoint's verifier as one this device would have made, ready to continue. */
-bool https_ota_stream_adopt(otk_https_ota_t *h, const otk_image_stream_t *saved);
+/* Keep the checkpoint's verifier, to be compared with the engine's on resume. */
+void https_ota_stream_adopt(otk_https_ota_t *h, const otk_image_stream_t *saved);
 /* Read into head until it holds the header (or the source ends). */
 esp_err_t https_ota_fill_head(otk_https_ota_t *h);
 /* Tell on_checkpoint there is nothing to resume (cp NULL). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/http_internal.h"
 #include "net/https_ota_internal.h"
 #include "otakit/log.h"
 #include "otakit/ota.h"
@@ -89,16 +90,27 @@ static void maybe_checkpoint(otk_https_ota_t *h)
 {
     uint32_t every = h->cfg.checkpoint_every != 0 ? h->cfg.checkpoint_every
                                                   : OTK_HTTPS_OTA_CHECKPOINT_EVERY;
-    if (h->cfg.on_checkpoint == NULL || !h->stream_valid ||
-        h->written - h->last_checkpoint < every) {
+    if (h->cfg.on_checkpoint == NULL || h->written - h->last_checkpoint < every) {
+        return;
+    }
+    uint64_t now = http_now_ms();
+    if (h->cfg.checkpoint_every == 0 &&
+        now - h->last_checkpoint_ms < OTK_HTTPS_OTA_CHECKPOINT_MIN_MS) {
+        return;
+    }
+    otk_https_ota_checkpoint_t *cp = h->cp;
+    memset(cp, 0, sizeof *cp);
+    /* The engine's verifier of what it read back: the checkpoint vouches for flash, and
+     * no byte is hashed twice. None (a data partition, writes out of order): no checkpoint. */
+    uint32_t taken = 0;
+    if (otk_ota_get_verifier(h->dev, h->ota, &cp->stream, &taken) != ESP_OK ||
+        taken != h->written || cp->stream.err != ESP_OK) {
         return;
     }
     /* A checkpoint must never claim bytes that a power cut could still take away. */
     if (otk_flash_sync(h->dev->flash) != ESP_OK) {
         return;
     }
-    otk_https_ota_checkpoint_t *cp = h->cp;
-    memset(cp, 0, sizeof *cp);
     strcpy(cp->url, h->url);
     cp->identity = *otk_source_identity(h->src);
     snprintf(cp->staging_label, sizeof cp->staging_label, "%.16s", h->staging->label);
@@ -106,8 +118,8 @@ static void maybe_checkpoint(otk_https_ota_t *h)
     cp->staging_size = h->staging->size;
     cp->bulk_erase = h->bulk_erase;
     cp->offset = h->written;
-    cp->stream = h->stream;
     h->last_checkpoint = h->written;
+    h->last_checkpoint_ms = now;
     h->cfg.on_checkpoint(h->cfg.checkpoint_ctx, cp);
 }
 
@@ -128,11 +140,12 @@ static esp_err_t start_over(otk_https_ota_t *h, const char *why)
     }
     https_ota_forget_checkpoint(h);
     https_ota_stream_init(h, &h->stream);
-    h->stream_valid = true;
+    h->from_checkpoint = false;
     h->resumed = false;
     h->report.resumed_from = 0;
     h->written = 0;
     h->last_checkpoint = 0;
+    h->last_checkpoint_ms = http_now_ms();
     h->state = OTK_HTTPS_OTA_STATE_BEGIN;
     return ESP_ERR_HTTPS_OTA_IN_PROGRESS;
 }
@@ -154,21 +167,16 @@ static esp_err_t reopen_from_zero(otk_https_ota_t *h, const char *why)
 static esp_err_t write_bytes(otk_https_ota_t *h, const uint8_t *data, size_t len)
 {
     esp_err_t err = otk_ota_write(h->dev, h->ota, data, len);
-    if (err == ESP_ERR_OTA_VALIDATE_FAILED && h->resumed && h->stream_valid &&
-        h->stream.err == ESP_OK) {
-        /* The engine re-read what was on flash before the interruption and found it
-         * invalid, while the downloaded bytes are fine: the slot was changed meanwhile. */
-        return reopen_from_zero(h, "the part written before the interruption is damaged");
-    }
     if (err != ESP_OK) {
-        otk_diag_t why;
-        otk_diag_clear(&why);
+        uint32_t taken = 0;
         if (err == ESP_ERR_OTA_VALIDATE_FAILED) {
             https_ota_forget_checkpoint(h);
-        }
-        if (h->stream_valid && h->stream.err != ESP_OK) {
-            return https_ota_fail(h, err, "not a valid app image for this device: %s",
-                                  h->stream.diag.msg);
+            /* The engine's verifier says why (cp is scratch between checkpoints). */
+            if (otk_ota_get_verifier(h->dev, h->ota, &h->cp->stream, &taken) == ESP_OK &&
+                h->cp->stream.err != ESP_OK) {
+                return https_ota_fail(h, err, "not a valid app image for this device: %s",
+                                      h->cp->stream.diag.msg);
+            }
         }
         return https_ota_fail(h, err, "esp_ota_write to %s at byte %u: %s", h->staging->label,
                               (unsigned)h->written, esp_err_to_name(err));
@@ -217,8 +225,6 @@ static esp_err_t perform_begin(otk_https_ota_t *h)
         if (err != ESP_OK) {
             return err;
         }
-    } else {
-        h->stream_valid = false; /* data partitions hold no image to verify */
     }
     err = open_engine(h);
     if (err != ESP_OK) {
@@ -249,6 +255,17 @@ static esp_err_t perform_resume(otk_https_ota_t *h)
         return https_ota_fail(h, err, "esp_ota_set_final_partition(%s): %s", h->final->label,
                               esp_err_to_name(err));
     }
+    if (h->from_checkpoint) {
+        /* The engine rebuilt its verifier from what flash holds before the resume point;
+         * it must have taken exactly the bytes the checkpoint's verifier took, or the slot
+         * was changed since (or the checkpoint is for other rules): start over. */
+        uint32_t taken = 0;
+        if (otk_ota_get_verifier(h->dev, h->ota, &h->cp->stream, &taken) != ESP_OK ||
+            taken != h->resume_offset || !otk_image_stream_same(&h->cp->stream, &h->stream)) {
+            return reopen_from_zero(h, "the part written before the interruption does not "
+                                       "match the checkpoint");
+        }
+    }
     h->state = OTK_HTTPS_OTA_STATE_IN_PROGRESS;
     return ESP_ERR_HTTPS_OTA_IN_PROGRESS;
 }
@@ -277,11 +294,6 @@ static esp_err_t perform_data(otk_https_ota_t *h)
         }
         h->state = OTK_HTTPS_OTA_STATE_SUCCESS;
         return ESP_OK;
-    }
-    if (h->stream_valid && otk_image_stream_feed(&h->stream, h->buf, got, &why) != ESP_OK) {
-        https_ota_forget_checkpoint(h);
-        return https_ota_fail(h, ESP_ERR_OTA_VALIDATE_FAILED,
-                              "not a valid app image for this device: %s", why.msg);
     }
     return write_bytes(h, h->buf, got);
 }
