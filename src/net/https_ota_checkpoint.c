@@ -6,9 +6,10 @@
  *   char[17] staging label   u32 staging address   u32 staging size   u8 bulk erase
  *   u32 offset   the verifier's bytes   u32 CRC-32 of everything before it
  *
- * The verifier is stored as its raw bytes (it is plain data by design), so only a build
- * with the same layout and crypto backend may continue it: anything else is refused and
- * the update starts from 0, which is always safe. */
+ * The verifier (the engine's, over what it read back from flash; a resume compares it with
+ * the one the engine rebuilds from flash) is stored as its raw bytes (it is plain data by
+ * design), so only a build with the same layout and crypto backend may continue it:
+ * anything else is refused and the update starts from 0, which is always safe. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +19,9 @@
 
 #define CP_MAGIC "OTKCKPT"
 #define CP_MAGIC_LEN 8u
-#define CP_VERSION 1u
+/* 2: the verifier is the engine's, of the bytes read back from flash (1: of the bytes
+ * downloaded); a version-1 checkpoint is refused and the update starts from 0. */
+#define CP_VERSION 2u
 #define CP_BACKEND_LEN 40u
 #define CP_LABEL_LEN 17u
 /* The longest fixed-size piece the verifier gathers between chunks (its buf). */
