@@ -178,6 +178,14 @@ static void measure(otk_device_run_t *run, const char *name, const char *url, co
                     const char *curl_out, size_t len)
 {
     double ours[REPS], ref[REPS];
+    /* OTAKIT_BENCH_PROFILE=N: only ours, N times, no row (for perf record). */
+    const char *profile = getenv("OTAKIT_BENCH_PROFILE");
+    if (profile != NULL) {
+        for (long i = strtol(profile, NULL, 10); i > 0; i--) {
+            ours_once(run, url, ca);
+        }
+        return;
+    }
     for (int i = 0; i < REPS; i++) {
         ours[i] = ours_once(run, url, ca);
         ref[i] = curl_once(url, ca, curl_out);

@@ -42,6 +42,7 @@ bool http_set_options(otk_source_t *src, http_state_t *h)
               curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf) == CURLE_OK &&
               curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header) == CURLE_OK &&
               curl_easy_setopt(e, CURLOPT_HEADERDATA, src) == CURLE_OK &&
+              curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)HTTP_RECV_SIZE) == CURLE_OK &&
               curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body) == CURLE_OK &&
               curl_easy_setopt(e, CURLOPT_WRITEDATA, src) == CURLE_OK;
     /* A CA given by the caller is the only one trusted: the system directory is dropped

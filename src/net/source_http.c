@@ -291,7 +291,7 @@ static esp_err_t http_read(otk_source_t *src, void *buf, size_t cap, size_t *got
     if (h->len == 0) {
         h->head = 0;
     }
-    if (h->paused && HTTP_BUFFER_SIZE - h->len >= CURL_MAX_WRITE_SIZE) {
+    if (h->paused && HTTP_BUFFER_SIZE - h->len >= HTTP_RECV_SIZE) {
         h->paused = false;
         h->activity_ms = http_now_ms();
         curl_easy_pause(h->easy, CURLPAUSE_CONT);
