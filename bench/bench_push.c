@@ -310,6 +310,19 @@ int main(void)
     snprintf(raw_sock, sizeof raw_sock, "unix:%s.raw", path);
     char note[320];
 
+    /* OTAKIT_BENCH_PROFILE=N: only our windowed push on the Unix socket, N times, no rows
+     * (for perf record). */
+    const char *profile = getenv("OTAKIT_BENCH_PROFILE");
+    if (profile != NULL) {
+        start(path, sock, false);
+        for (long i = strtol(profile, NULL, 10); i > 0; i--) {
+            push_once(img, len, OTK_HOSTED_DEFAULT_CHUNK, OTK_HOSTED_WINDOW);
+        }
+        stop();
+        unlink(path);
+        return 0;
+    }
+
     /* Unix socket. */
     double piped[REPS], single[REPS], raw[REPS], local[REPS];
     for (int i = 0; i < REPS; i++) {

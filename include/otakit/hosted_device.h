@@ -52,7 +52,6 @@ typedef struct {
                                    after a reboot until Begin resumes) */
     uint32_t written;           /* bytes in the slot, contiguous from offset 0 */
     uint32_t saved;             /* `written` as the session file has it */
-    otk_sha256_ctx_t hash;      /* SHA-256 of the slot's [0, written) */
     uint32_t duplicates;        /* writes acknowledged again */
     uint32_t gaps;              /* writes answered RESULT_GAP */
     esp_err_t last_err;         /* FAILED: why */
@@ -94,6 +93,8 @@ typedef struct {
     bool dead;                  /* a reboot found nothing bootable */
     otk_hosted_link_stats_t link;
     uint64_t now_ms;            /* the time of the call being handled */
+    otk_image_stream_t verifier; /* End's copy of the engine's verifier (too large for the
+                                    stack of a small device) */
 } otk_hosted_handler_t;
 
 void otk_hosted_handler_opts_init(otk_hosted_handler_opts_t *opts);

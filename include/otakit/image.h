@@ -312,6 +312,11 @@ esp_err_t otk_image_stream_feed(otk_image_stream_t *s, const void *data, size_t 
 bool otk_image_stream_done(const otk_image_stream_t *s);
 /* Bytes of the image consumed so far. */
 uint32_t otk_image_stream_pos(const otk_image_stream_t *s);
+/* The SHA-256 state over image bytes [0, image_len), the range the appended hash covers,
+ * once the stream has read the checksum block (else false). A copy continued over the
+ * bytes after the image gives the hash of a whole file without hashing it a second time. */
+bool otk_image_stream_sha_at_end(const otk_image_stream_t *s, otk_sha256_ctx_t *out,
+                                 uint32_t *image_len);
 /* True when a and b verify under the same rules and have taken the same bytes (position,
  * state, checksum and SHA-256 so far): a resumed update compares the verifier it rebuilt
  * from flash with the one its checkpoint saved. */

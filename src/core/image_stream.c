@@ -380,7 +380,10 @@ static void process_checksum(otk_image_stream_t *s)
         s->sig_sha = s->sha; /* plain data: the copy goes on on its own (crypto.h) */
     }
 #endif
-    otk_sha256_final(&s->sha, info->hash_computed);
+    /* A copy is finished: sha stays the state at image_len, which a caller may continue
+     * over the bytes after the image (otk_image_stream_sha_at_end). */
+    otk_sha256_ctx_t done = s->sha;
+    otk_sha256_final(&done, info->hash_computed);
     if (!info->checksum_valid && problem(s, false)) {
         otk_diag_set(&s->diag,
                      "checksum: expected 0x%02x (computed over segment data), found 0x%02x "
@@ -636,4 +639,15 @@ esp_err_t otk_image_stream_finish(otk_image_stream_t *s, otk_image_info_t *info,
         *diag = s->diag;
     }
     return s->err;
+}
+
+bool otk_image_stream_sha_at_end(const otk_image_stream_t *s, otk_sha256_ctx_t *out,
+                                 uint32_t *image_len)
+{
+    if (!s->info.checksum_read) {
+        return false;
+    }
+    *out = s->sha;
+    *image_len = s->info.image_len;
+    return true;
 }

@@ -117,24 +117,12 @@ void session_reload(otk_hosted_handler_t *h)
 }
 
 /* A SUSPENDED session continues: from the start of the sector that holds its last saved
- * byte, with the hash of what is before recomputed from flash. */
+ * byte; esp_ota_resume reads what is before it into the engine's verifier. */
 static bool resume_suspended(otk_hosted_handler_t *h, const esp_partition_t *slot,
                              hosted_reply_t *r)
 {
     otk_hosted_session_t *s = &h->session;
     uint32_t at = s->written / OTK_HOSTED_RESUME_ALIGN * OTK_HOSTED_RESUME_ALIGN;
-    otk_sha256_init(&s->hash);
-    uint8_t piece[READ_PIECE];
-    for (uint32_t off = 0; off < at; off += READ_PIECE) {
-        uint32_t n = at - off < READ_PIECE ? at - off : READ_PIECE;
-        esp_err_t err = otk_partition_read(slot, off, piece, n);
-        if (err != ESP_OK) {
-            session_fail(h, r, OTKCTRL__RESULT__RESULT_FLASH_ERROR, err,
-                         "cannot read back the bytes written before the reboot");
-            return false;
-        }
-        otk_sha256_update(&s->hash, piece, n);
-    }
     if (at > 0) {
         esp_err_t err = otk_ota_resume(&h->run->dev, slot, OTA_WITH_SEQUENTIAL_WRITES, at,
                                        &s->handle);
@@ -252,7 +240,6 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
         memcpy(s->sha256, q->sha256.data, OTK_HOSTED_SHA256_LEN);
         s->image_size = q->image_size;
         snprintf(s->slot, sizeof s->slot, "%s", target->label);
-        otk_sha256_init(&s->hash);
     }
     s->chunk_size = chunk;
     peer->begun = true;
@@ -329,6 +316,38 @@ static bool same_as_flash(const esp_partition_t *slot, uint32_t offset, const ui
     return true;
 }
 
+/* SHA-256 of the slot's [0, image_size), which End compares with Begin's. The engine's
+ * one-pass verifier already hashed the image as it read it back from flash: its state at
+ * the image's end is continued over the bytes after it (the appended hash, padding, a
+ * signature sector), read back from the slot, so no byte is hashed twice. Only when it has
+ * none (an image it refused, flash changed under it) is the whole slot read and hashed. */
+static esp_err_t slot_sha256(otk_hosted_handler_t *h, const esp_partition_t *slot,
+                             uint8_t out[OTK_SHA256_LEN])
+{
+    otk_hosted_session_t *s = &h->session;
+    otk_image_stream_t *v = &h->verifier;
+    otk_sha256_ctx_t ctx;
+    uint32_t taken = 0, from = 0;
+    if (otk_ota_get_verifier(&h->run->dev, s->handle, v, &taken) != ESP_OK ||
+        taken != s->written || !otk_image_stream_sha_at_end(v, &ctx, &from) ||
+        from > s->image_size) {
+        otk_sha256_init(&ctx);
+        from = 0;
+    }
+    uint8_t piece[READ_PIECE];
+    for (uint32_t off = from; off < s->image_size;) {
+        uint32_t n = s->image_size - off < READ_PIECE ? s->image_size - off : READ_PIECE;
+        esp_err_t err = otk_partition_read(slot, off, piece, n);
+        if (err != ESP_OK) {
+            return err;
+        }
+        otk_sha256_update(&ctx, piece, n);
+        off += n;
+    }
+    otk_sha256_final(&ctx, out);
+    return ESP_OK;
+}
+
 /* The engine's reason for refusing an image, while its handle is still open. */
 static void stream_reason(otk_device_t *dev, esp_ota_handle_t handle, char *out, size_t cap)
 {
@@ -397,7 +416,6 @@ static void write_new(otk_hosted_handler_t *h, const esp_partition_t *slot, cons
         session_fail(h, r, result_of_write_error(err), err, why);
         return;
     }
-    otk_sha256_update(&s->hash, data, n);
     s->written += n;
     session_save(h, false);
     if (s->written == s->image_size) {
@@ -491,9 +509,13 @@ void session_end(otk_hosted_handler_t *h, hosted_reply_t *r, Otkctrl__EndReply *
             return;
         }
         uint8_t got[OTK_SHA256_LEN];
-        otk_sha256_ctx_t copy = s->hash;
-        otk_sha256_final(&copy, got);
         char why[OTK_DIAG_MAX + 64];
+        esp_err_t err = slot_sha256(h, slot_of(h), got);
+        if (err != ESP_OK) {
+            session_fail(h, r, OTKCTRL__RESULT__RESULT_FLASH_ERROR, err,
+                         "cannot read back the image to check its SHA-256");
+            return;
+        }
         if (memcmp(got, s->sha256, sizeof got) != 0) {
             char a[17], b[17];
             snprintf(why, sizeof why, "the SHA-256 of the %u bytes received is %s..., Begin "
@@ -504,7 +526,7 @@ void session_end(otk_hosted_handler_t *h, hosted_reply_t *r, Otkctrl__EndReply *
         }
         char reason[OTK_DIAG_MAX];
         stream_reason(dev, s->handle, reason, sizeof reason);
-        esp_err_t err = otk_ota_end(dev, s->handle);
+        err = otk_ota_end(dev, s->handle);
         s->handle = 0; /* end frees the handle whatever it returns */
         if (err != ESP_OK) {
             snprintf(why, sizeof why, "esp_ota_end: the image does not verify%s%s",

@@ -464,6 +464,43 @@ static void test_sha_mismatch(void **state)
     stop();
 }
 
+/* End's SHA-256 covers every byte of the declared size, also those after the image's
+ * end (padding, a signature sector) that the image's own hash does not: the device
+ * continues the engine's hash state at the image's end over them. */
+static void test_sha_covers_bytes_after_the_image(void **state)
+{
+    (void)state;
+    start("");
+    size_t len;
+    const uint8_t *img = hf_image("v2", 20000, &len);
+    enum { TAIL = 5000 };
+    uint8_t *file = malloc(len + TAIL);
+    memcpy(file, img, len);
+    memset(file + len, 0x5A, TAIL);
+    /* The whole file as sent: accepted. */
+    assert_int_equal(result_of(begin(file, len + TAIL)), R_OK);
+    write_range(file, 0, (uint32_t)(len + TAIL));
+    Otkctrl__Response *r = simple(OTKCTRL__REQUEST__BODY_END);
+    assert_int_equal(r->result, R_OK);
+    assert_string_equal(r->end->app->version, "v2");
+    done(r);
+    assert_int_equal(result_of(simple(OTKCTRL__REQUEST__BODY_ABORT)), R_OK);
+    /* Begin names a file whose last tail byte differs from what is sent: refused, though
+     * the image itself verifies. */
+    uint8_t sha[32];
+    file[len + TAIL - 1] ^= 1;
+    otk_sha256(file, len + TAIL, sha);
+    file[len + TAIL - 1] ^= 1;
+    assert_int_equal(result_of(begin_with((uint32_t)(len + TAIL), sha, CHUNK)), R_OK);
+    write_range(file, 0, (uint32_t)(len + TAIL));
+    r = simple(OTKCTRL__REQUEST__BODY_END);
+    assert_int_equal(r->result, OTKCTRL__RESULT__RESULT_IMAGE_REJECTED);
+    assert_non_null(strstr(r->message, "SHA-256"));
+    done(r);
+    free(file);
+    stop();
+}
+
 static void test_resume_after_link_drop(void **state)
 {
     (void)state;
@@ -733,6 +770,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello),
         cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_sha_covers_bytes_after_the_image),
         cmocka_unit_test(test_full_update),
         cmocka_unit_test(test_idempotent_writes),
         cmocka_unit_test(test_first_chunk_refusals),
