@@ -97,6 +97,7 @@ void otk_hosted_disconnect(otk_hosted_client_t *c)
         c->link = NULL;
     }
     c->connected = false;
+    c->batch_len = 0; /* frames for the old link are not sent on a new one */
     otk_frame_decoder_reset(&c->dec);
 }
 
@@ -137,29 +138,59 @@ static otk_hosted_err_t link_down(otk_hosted_client_t *c, otk_diag_t *diag, cons
     return OTK_HOSTED_ERR_LINK;
 }
 
-otk_hosted_err_t client_send(otk_hosted_client_t *c, Otkctrl__Request *q, uint32_t *id,
-                             otk_diag_t *diag)
+otk_hosted_err_t client_flush(otk_hosted_client_t *c, otk_diag_t *diag)
+{
+    size_t len = c->batch_len;
+    c->batch_len = 0;
+    if (len == 0) {
+        return OTK_HOSTED_OK;
+    }
+    if (c->link == NULL) {
+        otk_diag_set(diag, "%s: not connected", c->uri_text);
+        return OTK_HOSTED_ERR_LINK;
+    }
+    if (otk_link_write(c->link, c->batch, len, (int)c->timeout_ms) != 0) {
+        return link_down(c, diag, "sending");
+    }
+    return OTK_HOSTED_OK;
+}
+
+otk_hosted_err_t client_queue(otk_hosted_client_t *c, Otkctrl__Request *q, uint32_t *id,
+                              otk_diag_t *diag)
 {
     if (c->link == NULL) {
+        c->batch_len = 0;
         otk_diag_set(diag, "%s: not connected", c->uri_text);
         return OTK_HOSTED_ERR_LINK;
     }
     if (++c->next_id == 0) {
         c->next_id = 1; /* 0 answers a request the device could not read */
     }
-    q->id = c->next_id;
+    q->id = c->next_id; /* before the size: the id is part of it */
     *id = q->id;
     size_t n = otkctrl__request__get_packed_size(q);
     if (n > OTK_FRAME_MAX_PAYLOAD) {
         otk_diag_set(diag, "a request of %zu bytes is over the frame limit", n);
         return OTK_HOSTED_ERR_LOCAL;
     }
-    otkctrl__request__pack(q, c->tx + OTK_FRAME_HEADER_LEN);
-    size_t len = otk_frame_seal(c->tx, n);
-    if (otk_link_write(c->link, c->tx, len, (int)c->timeout_ms) != 0) {
-        return link_down(c, diag, "sending");
+    if (CLIENT_BATCH_SIZE - c->batch_len < n + OTK_FRAME_OVERHEAD) {
+        otk_hosted_err_t err = client_flush(c, diag);
+        if (err != OTK_HOSTED_OK) {
+            return err;
+        }
     }
+    /* Packed in place, after the frames already queued: no copy of the data. */
+    uint8_t *frame = c->batch + c->batch_len;
+    otkctrl__request__pack(q, frame + OTK_FRAME_HEADER_LEN);
+    c->batch_len += otk_frame_seal(frame, n);
     return OTK_HOSTED_OK;
+}
+
+otk_hosted_err_t client_send(otk_hosted_client_t *c, Otkctrl__Request *q, uint32_t *id,
+                             otk_diag_t *diag)
+{
+    otk_hosted_err_t err = client_queue(c, q, id, diag);
+    return err != OTK_HOSTED_OK ? err : client_flush(c, diag);
 }
 
 otk_hosted_err_t client_recv(otk_hosted_client_t *c, int timeout_ms, Otkctrl__Response **out,

@@ -119,6 +119,10 @@ typedef struct {
     bool have;
 } client_rtt_t;
 
+/* The most bytes of frames the client sends in one write: a window of 4 KiB writes (eight
+ * of them) is one system call and one wake-up of the device instead of eight. */
+#define CLIENT_BATCH_SIZE (64u * 1024u)
+
 struct otk_hosted_client {
     otk_link_uri_t uri;
     char uri_text[OTK_LINK_URI_MAX];
@@ -140,12 +144,21 @@ struct otk_hosted_client {
     otk_frame_decoder_t dec;
     uint8_t rx[OTK_FRAME_BUFFER_SIZE];
     uint8_t tx[OTK_FRAME_BUFFER_SIZE];
+    /* Frames queued by client_queue, sent by client_flush in one write. */
+    size_t batch_len;
+    uint8_t batch[CLIENT_BATCH_SIZE];
 };
 
 /* Send one request (its id is assigned here and returned in *id). ERR_LINK when the link
  * fails (it is then closed). */
 otk_hosted_err_t client_send(otk_hosted_client_t *c, Otkctrl__Request *q, uint32_t *id,
                              otk_diag_t *diag);
+/* Like client_send, but the frame waits in the client's batch (sent first when the batch
+ * is full) until client_flush. */
+otk_hosted_err_t client_queue(otk_hosted_client_t *c, Otkctrl__Request *q, uint32_t *id,
+                              otk_diag_t *diag);
+/* Send the queued frames (nothing when none). ERR_LINK when the link fails. */
+otk_hosted_err_t client_flush(otk_hosted_client_t *c, otk_diag_t *diag);
 /* The next Response to arrive within timeout_ms (the caller frees it with
  * otkctrl__response__free_unpacked). ERR_TIMEOUT, or ERR_LINK (closed). */
 otk_hosted_err_t client_recv(otk_hosted_client_t *c, int timeout_ms, Otkctrl__Response **out,

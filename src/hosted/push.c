@@ -81,7 +81,7 @@ static otk_hosted_err_t send_write(pipe_t *p, otk_diag_t *diag)
     q.body_case = OTKCTRL__REQUEST__BODY_WRITE;
     q.write = &w;
     uint32_t id = 0;
-    otk_hosted_err_t err = client_send(p->c, &q, &id, diag);
+    otk_hosted_err_t err = client_queue(p->c, &q, &id, diag);
     if (err != OTK_HOSTED_OK) {
         return err;
     }
@@ -141,11 +141,16 @@ static otk_hosted_err_t stream(pipe_t *p, otk_diag_t *diag)
         if (p->sent < p->acked) {
             p->sent = p->acked;
         }
+        /* The refill goes out in one write (client_queue, client_flush). */
         while (p->nfl < p->window && p->sent < p->size) {
             otk_hosted_err_t err = send_write(p, diag);
             if (err != OTK_HOSTED_OK) {
                 return err;
             }
+        }
+        otk_hosted_err_t sent = client_flush(p->c, diag);
+        if (sent != OTK_HOSTED_OK) {
+            return sent;
         }
         uint64_t now = otk_link_now_us();
         uint64_t rto_us = (uint64_t)client_rto_ms(p->c, p->silent) * 1000u;

@@ -60,6 +60,9 @@ typedef struct {
     uint32_t stale_ms;
     conn_t conns[SERVER_MAX_CONNS];
     uint8_t reply[OTK_FRAME_BUFFER_SIZE];
+    /* One read takes a whole burst: a window of writes in one system call, not two per
+     * 4 KiB frame. */
+    uint8_t burst[SERVER_READ_BURST];
 } server_t;
 
 static void conn_open(server_t *sv, conn_t *c, int fd, bool stream, const char *name)
@@ -193,10 +196,10 @@ static void drain_frames(server_t *sv, conn_t *c)
 
 static void conn_read(server_t *sv, conn_t *c)
 {
-    uint8_t buf[4096];
+    uint8_t *buf = sv->burst;
     size_t total = 0;
     while (total < SERVER_READ_BURST && c->fd >= 0) {
-        ssize_t n = read(c->fd, buf, sizeof buf);
+        ssize_t n = read(c->fd, buf, SERVER_READ_BURST - total);
         if (n == 0 && !c->stream) {
             conn_close(sv, c, NULL);
             return;

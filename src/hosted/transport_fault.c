@@ -73,7 +73,7 @@ static int release_held(fault_ctx_t *c, int timeout_ms)
     return rc;
 }
 
-static int fault_write(otk_link_t *link, const void *buf, size_t len, int timeout_ms)
+static int fault_write_one(otk_link_t *link, const void *buf, size_t len, int timeout_ms)
 {
     fault_ctx_t *c = link->ctx;
     otk_link_fault_t *f = c->f;
@@ -114,6 +114,34 @@ static int fault_write(otk_link_t *link, const void *buf, size_t len, int timeou
     }
     free(copy);
     return rc == 0 ? release_held(c, timeout_ms) : rc;
+}
+
+/* The length of the frame at p (its header read as the decoder would), or all of len
+ * when p does not start a whole frame. */
+static size_t frame_len_at(const uint8_t *p, size_t len)
+{
+    if (len < OTK_FRAME_OVERHEAD || p[0] != OTK_FRAME_MAGIC0 || p[1] != OTK_FRAME_MAGIC1) {
+        return len;
+    }
+    uint64_t n = (uint64_t)p[4] | (uint64_t)p[5] << 8 | (uint64_t)p[6] << 16 |
+                 (uint64_t)p[7] << 24;
+    return n <= len - OTK_FRAME_OVERHEAD ? (size_t)n + OTK_FRAME_OVERHEAD : len;
+}
+
+/* A host may send several frames in one write (a window's refill): each frame meets its
+ * own faults, as if it had been written alone. */
+static int fault_write(otk_link_t *link, const void *buf, size_t len, int timeout_ms)
+{
+    const uint8_t *p = buf;
+    do {
+        size_t n = frame_len_at(p, len);
+        if (fault_write_one(link, p, n, timeout_ms) != 0) {
+            return -1;
+        }
+        p += n;
+        len -= n;
+    } while (len > 0);
+    return 0;
 }
 
 static ssize_t fault_read(otk_link_t *link, void *buf, size_t cap, int timeout_ms)
