@@ -183,7 +183,10 @@ typedef struct {
 } otk_hosted_progress_t;
 
 typedef struct {
-    uint32_t chunk;     /* 0: OTK_HOSTED_DEFAULT_CHUNK; capped at the device's max_chunk */
+    uint32_t chunk;     /* 0: OTK_HOSTED_SOCKET_CHUNK on unix and tcp links,
+                           OTK_HOSTED_DEFAULT_CHUNK on serial ones, halved (down to 1 KiB)
+                           after each link that dropped before a chunk got through; capped
+                           at the device's max_chunk */
     uint32_t window;    /* 0: the device's window (HelloReply.window) */
     uint32_t retries;   /* OTK_HOSTED_PUSH_RETRIES */
     bool activate;      /* then Activate, wait for the reboot, check what runs */

@@ -22,6 +22,12 @@ extern "C" {
 /* The chunk a host uses unless told otherwise: one flash sector (so each write costs at
  * most one sector erase), and about what ESP-Hosted's hosts send (4000 bytes). */
 #define OTK_HOSTED_DEFAULT_CHUNK 4096u
+/* The chunk a host uses on a socket (unix, tcp) unless told otherwise: the largest. There
+ * a lost frame costs microseconds to resend, and each write carries per-request work on
+ * both ends (a request, a reply, an engine call) that 4 KiB chunks pay four times as
+ * often: 16 KiB pushes a 4 MiB image about twice as fast over a Unix socket. A window
+ * of them (128 KiB) also keeps the device busy while the host refills. */
+#define OTK_HOSTED_SOCKET_CHUNK OTK_HOSTED_MAX_CHUNK
 /* Writes a host may have in flight (HelloReply.window). Eight 4 KiB writes are 32 KiB:
  * more than a 921600-baud UART moves in the ~0.3 s a write waits in the pipeline, and
  * a local socket's latency is covered many times over; the device's socket buffers hold

@@ -21,6 +21,10 @@
 /* Backoff between reconnects that bring no progress: doubles up to the last. */
 #define PUSH_BACKOFF_FIRST_MS 50u
 #define PUSH_BACKOFF_MAX_MS 1000u
+/* The default chunk is halved after each link that dropped without progress, down to
+ * this: a link that never carries a whole 16 KiB frame (a flaky radio, a bridge with a
+ * small buffer) still moves an image, 1 KiB at a time. */
+#define PUSH_CHUNK_FLOOR 1024u
 
 typedef struct {
     uint32_t id;
@@ -36,6 +40,7 @@ typedef struct {
     const uint8_t *image;
     uint32_t size;
     uint32_t chunk;
+    uint32_t halvings; /* of the default chunk, after links that made no progress */
     uint32_t window;
     uint32_t acked; /* the device has [0, acked) */
     uint32_t sent;  /* the next offset to send */
@@ -218,7 +223,12 @@ static otk_hosted_err_t begin(pipe_t *p, const uint8_t sha[32], bool *first, otk
         p->res->connects++;
     }
     uint32_t max_chunk = c->hello.max_chunk != 0 ? c->hello.max_chunk : OTK_HOSTED_DEFAULT_CHUNK;
-    p->chunk = p->opts->chunk != 0 ? p->opts->chunk : OTK_HOSTED_DEFAULT_CHUNK;
+    bool socket = c->uri.kind == OTK_LINK_UNIX || c->uri.kind == OTK_LINK_TCP;
+    uint32_t usual = socket ? OTK_HOSTED_SOCKET_CHUNK : OTK_HOSTED_DEFAULT_CHUNK;
+    for (uint32_t i = 0; i < p->halvings && usual / 2 >= PUSH_CHUNK_FLOOR; i++) {
+        usual /= 2;
+    }
+    p->chunk = p->opts->chunk != 0 ? p->opts->chunk : usual;
     p->chunk = p->chunk < max_chunk ? p->chunk : max_chunk;
     p->window = p->opts->window != 0 ? p->opts->window : c->hello.window;
     p->window = p->window == 0 ? 1 : p->window > PUSH_WINDOW_MAX ? PUSH_WINDOW_MAX : p->window;
@@ -276,6 +286,8 @@ static otk_hosted_err_t transfer(pipe_t *p, const uint8_t sha[32], otk_diag_t *d
         if (p->acked > best) {
             best = p->acked; /* progress: the count of failures starts over */
             failures = 0;
+        } else if (link_trouble(err)) {
+            p->halvings++; /* not even one chunk got through: try smaller ones */
         }
         if (++failures > p->opts->retries) {
             return err;

@@ -41,8 +41,9 @@ expect_exit 0 "$OTAKIT" push --device "$S" --json --inject seed=11,drop=12000 "$
 [ "$(e1 "$F")" = "$(entry 2 $VALID)" ] || fail "otadata entry 1: seq 2, VALID"
 
 # ---- bit errors both ways, garbage, duplicated and reordered frames -----------------
+# (4 KiB chunks: faults strike per frame, and more frames meet more of them)
 mk 4.0.0 v4.bin
-expect_exit 0 "$OTAKIT" push --device "$S" --json \
+expect_exit 0 "$OTAKIT" push --device "$S" --json --chunk 4096 \
   --inject seed=5,flip=0.05,rx_flip=0.05,garbage=0.1,dup=0.1,reorder=0.1 "$T/v4.bin"
 [ "$(json "$T/out" 'd["ok"] and d["runs_image"]')" = True ] || fail "faults: pushed"
 [ "$(json "$T/out" 'd["injected"]["flips"] + d["injected"]["garbage"] > 0')" = True ] || fail "faults injected"

@@ -102,6 +102,9 @@ static otk_hosted_client_t *client(const char *where, const char *token,
     return c;
 }
 
+/* The chunk push() uses: 0, the default, unless a test sets it. */
+static uint32_t push_chunk;
+
 /* Push img; with activate, it must then run. Returns the result (static). */
 static otk_hosted_push_result_t *push(otk_hosted_client_t *c, const uint8_t *img, size_t len,
                                       bool activate, otk_hosted_err_t want)
@@ -110,6 +113,7 @@ static otk_hosted_push_result_t *push(otk_hosted_client_t *c, const uint8_t *img
     otk_hosted_push_opts_t po;
     otk_hosted_push_opts_init(&po);
     po.activate = activate;
+    po.chunk = push_chunk;
     otk_diag_t diag;
     otk_diag_clear(&diag);
     otk_hosted_err_t err = otk_hosted_push(c, img, len, &po, &r, &diag);
@@ -254,7 +258,9 @@ static void test_fault_mix(void **state)
         f.drop = seed % 2 == 0 ? 40000 : 0;
         otk_hosted_client_t *c = client(where, NULL, &f);
         bool last = seed == 6;
+        push_chunk = 4096; /* faults strike per frame: 25 frames, not 7, meet them */
         push(c, img, len, last, OTK_HOSTED_OK);
+        push_chunk = 0;
         const otk_link_fault_stats_t *fs = otk_hosted_fault_stats(c);
         assert_true(fs->flips + fs->garbage + fs->dups + fs->reorders > 0);
         otk_hosted_client_free(c);
