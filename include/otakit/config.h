@@ -45,6 +45,14 @@
 #define OTK_CONFIG_CRC32_TABLE 1
 #endif
 
+/* 1: with the slicing tables, on x86-64 (GCC or clang), long inputs go through a
+ * carry-less-multiply kernel (PCLMULQDQ, about six times slicing by 8) when the CPU has the
+ * instructions, asked at run time; the rest of the library stays baseline x86-64. No effect
+ * on other targets or with OTK_CONFIG_CRC32_TABLE 0. 0: the tables only. */
+#ifndef OTK_CONFIG_CRC32_CLMUL
+#define OTK_CONFIG_CRC32_CLMUL 1
+#endif
+
 /* The flash layer's "would this program set a bit?" check, run over every byte ever
  * programmed: 64-bit words in unrolled blocks (fast, about 400 bytes of text) or a byte
  * loop (small; for MCU builds). */

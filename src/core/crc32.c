@@ -1,5 +1,6 @@
 #include "otakit/crc32.h"
 
+#include "crc32_internal.h"
 #include "otakit/config.h"
 
 #if OTK_CONFIG_CRC32_TABLE
@@ -53,10 +54,10 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-uint32_t otk_crc32_update(uint32_t crc, const void *data, size_t len)
+/* The raw register (not inverted) after len bytes: the portable routine, and the head and
+ * tail of the fast path, which hands the register back and forth. */
+static uint32_t crc32_tables(uint32_t crc, const uint8_t *p, size_t len)
 {
-    const uint8_t *p = data;
-    crc = ~crc;
     for (; len >= 8; p += 8, len -= 8) {
         uint32_t lo = crc ^ le32(p);
         uint32_t hi = le32(p + 4);
@@ -68,7 +69,12 @@ uint32_t otk_crc32_update(uint32_t crc, const void *data, size_t len)
     for (; len > 0; p++, len--) {
         crc = (crc >> 8) ^ crc_slice[0][(crc ^ *p) & 0xffu];
     }
-    return ~crc;
+    return crc;
+}
+
+uint32_t otk_crc32_portable(uint32_t crc, const void *data, size_t len)
+{
+    return ~crc32_tables(~crc, data, len);
 }
 #else
 /* Bitwise with a nibble table: 16 words of table, for builds where 1 KiB of text counts
@@ -79,7 +85,7 @@ static const uint32_t crc_nibble[16] = {
     0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
 };
 
-uint32_t otk_crc32_update(uint32_t crc, const void *data, size_t len)
+uint32_t otk_crc32_portable(uint32_t crc, const void *data, size_t len)
 {
     const uint8_t *p = data;
     crc = ~crc;
@@ -91,3 +97,28 @@ uint32_t otk_crc32_update(uint32_t crc, const void *data, size_t len)
     return ~crc;
 }
 #endif
+
+bool otk_crc32_clmul_available(void)
+{
+#if OTK_CRC32_CLMUL
+    /* Asked every time rather than remembered: the core keeps no mutable globals, and the
+     * answer is two loads and a bit test of the CPU model that libgcc's (or compiler-rt's)
+     * constructor fills before main and never changes after, so any thread may ask. */
+    return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+#else
+    return false;
+#endif
+}
+
+uint32_t otk_crc32_update(uint32_t crc, const void *data, size_t len)
+{
+#if OTK_CRC32_CLMUL
+    if (len >= OTK_CRC32_CLMUL_MIN && otk_crc32_clmul_available()) {
+        /* Whole 64-byte blocks by carry-less multiplication, the rest by the tables. */
+        size_t blocks = len & ~(size_t)63;
+        uint32_t reg = otk_crc32_clmul_blocks(~crc, data, blocks);
+        return ~crc32_tables(reg, (const uint8_t *)data + blocks, len - blocks);
+    }
+#endif
+    return otk_crc32_portable(crc, data, len);
+}
