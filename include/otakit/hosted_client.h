@@ -144,7 +144,8 @@ int32_t otk_hosted_last_esp_err(const otk_hosted_client_t *c);
 const otk_link_fault_stats_t *otk_hosted_fault_stats(const otk_hosted_client_t *c);
 
 /* One call each. They connect first when needed. On failure diag holds the device's
- * message (or what happened on the link). */
+ * message (or what happened on the link). sha256 NULL in Begin: End gives it (then it
+ * must not be NULL there); both given: they must agree. */
 otk_hosted_err_t otk_hosted_begin(otk_hosted_client_t *c, uint32_t image_size,
                                   const uint8_t sha256[32], uint32_t chunk_size,
                                   otk_hosted_begin_t *out, otk_diag_t *diag);
@@ -152,7 +153,8 @@ otk_hosted_err_t otk_hosted_begin(otk_hosted_client_t *c, uint32_t image_size,
  * expected offset (also with OTK_HOSTED_GAP). */
 otk_hosted_err_t otk_hosted_write(otk_hosted_client_t *c, uint32_t offset, const void *data,
                                   size_t len, uint32_t *next_offset, otk_diag_t *diag);
-otk_hosted_err_t otk_hosted_end(otk_hosted_client_t *c, otk_hosted_app_t *app, otk_diag_t *diag);
+otk_hosted_err_t otk_hosted_end(otk_hosted_client_t *c, const uint8_t sha256[32],
+                                otk_hosted_app_t *app, otk_diag_t *diag);
 /* delay_ms 0: the device's default. */
 otk_hosted_err_t otk_hosted_activate(otk_hosted_client_t *c, uint32_t delay_ms, otk_diag_t *diag);
 otk_hosted_err_t otk_hosted_abort(otk_hosted_client_t *c, otk_diag_t *diag);
@@ -175,7 +177,8 @@ otk_hosted_err_t otk_hosted_wait_reboot(otk_hosted_client_t *c, uint64_t before_
 #define OTK_HOSTED_REBOOT_WAIT_MS 15000u
 
 typedef struct {
-    const char *event;  /* "connect", "begin", "write", "retry", "reconnect", "end",
+    const char *event;  /* "connect", "begin", "write", "retry", "reconnect", "restart"
+                           (refused after a resume: from byte 0 again), "end",
                            "activate", "reboot", "done" */
     uint32_t acked;     /* bytes the device has, contiguous from 0 */
     uint32_t size;
@@ -202,6 +205,7 @@ typedef struct {
     uint32_t size;
     uint32_t chunk;
     uint32_t window;
+    uint8_t sha256[32];      /* the image's, hashed while it was sent */
     uint32_t resumed_from;   /* where the first Begin said to start (0: a fresh session) */
     uint32_t resumes;        /* Begins that continued a session (after the first) */
     uint32_t resumed_at;     /* where the last of them continued */

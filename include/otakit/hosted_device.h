@@ -45,6 +45,8 @@ extern "C" {
 typedef struct {
     otk_hosted_session_state_t state;
     uint8_t sha256[OTK_HOSTED_SHA256_LEN]; /* Begin's: the session's identity */
+    bool sha_known;             /* false: Begin gave none; End must (or a Begin naming one
+                                   resumes this session, which then has it) */
     uint32_t image_size;
     uint32_t chunk_size;
     char slot[17];              /* the partition label (an esp_partition_t label) */

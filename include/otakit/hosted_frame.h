@@ -80,8 +80,17 @@ void otk_frame_decoder_reset(otk_frame_decoder_t *dec);
  * is full: call otk_frame_decoder_next until it returns false, then feed the rest). */
 size_t otk_frame_decoder_feed(otk_frame_decoder_t *dec, const void *data, size_t len);
 
+/* The same without the copy, for a caller that reads straight into the decoder (read(2)
+ * into its buffer): space makes room for want bytes if it can (by moving the undecided
+ * bytes down, as feed does) and returns the room there is at *at, which may be more or
+ * less than want (0: call otk_frame_decoder_next until it returns false first); commit
+ * then takes the first n bytes written there (at most the room). Bytes written there and
+ * not committed are not the decoder's. feed(data, len) is space(len), a copy, commit. */
+size_t otk_frame_decoder_space(otk_frame_decoder_t *dec, size_t want, uint8_t **at);
+void otk_frame_decoder_commit(otk_frame_decoder_t *dec, size_t n);
+
 /* The next complete, valid frame's payload. The pointer stays valid until the next call
- * of feed, next, expire or reset. false: more bytes are needed. */
+ * of feed, space, next, expire or reset. false: more bytes are needed. */
 bool otk_frame_decoder_next(otk_frame_decoder_t *dec, const uint8_t **payload, size_t *len);
 
 /* Bytes are buffered that may be the start of a frame (for a stale-frame timer). */

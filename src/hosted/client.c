@@ -462,7 +462,7 @@ otk_hosted_err_t otk_hosted_begin(otk_hosted_client_t *c, uint32_t image_size,
     otkctrl__begin__init(&b);
     b.image_size = image_size;
     b.sha256.data = (uint8_t *)sha256;
-    b.sha256.len = OTK_HOSTED_SHA256_LEN;
+    b.sha256.len = sha256 != NULL ? OTK_HOSTED_SHA256_LEN : 0;
     b.chunk_size = chunk_size;
     Otkctrl__Request q;
     otkctrl__request__init(&q);
@@ -509,10 +509,13 @@ otk_hosted_err_t otk_hosted_write(otk_hosted_client_t *c, uint32_t offset, const
     return err;
 }
 
-otk_hosted_err_t otk_hosted_end(otk_hosted_client_t *c, otk_hosted_app_t *app, otk_diag_t *diag)
+otk_hosted_err_t otk_hosted_end(otk_hosted_client_t *c, const uint8_t sha256[32],
+                                otk_hosted_app_t *app, otk_diag_t *diag)
 {
     Otkctrl__End e;
     otkctrl__end__init(&e);
+    e.sha256.data = (uint8_t *)sha256;
+    e.sha256.len = sha256 != NULL ? OTK_HOSTED_SHA256_LEN : 0;
     Otkctrl__Request q;
     otkctrl__request__init(&q);
     q.body_case = OTKCTRL__REQUEST__BODY_END;

@@ -283,7 +283,7 @@ static void dispatch(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otk
         session_write(h, peer, q->write, r, &st->write);
         break;
     case OTKCTRL__REQUEST__BODY_END:
-        session_end(h, r, &st->end, &st->app, &st->app_strings);
+        session_end(h, q->end, r, &st->end, &st->app, &st->app_strings);
         break;
     case OTKCTRL__REQUEST__BODY_ACTIVATE:
         session_activate(h, q->activate, r);
@@ -328,6 +328,23 @@ static size_t pack(otk_hosted_handler_t *h, hosted_reply_t *r, uint8_t *out, siz
     return otkctrl__response__pack(&r->resp, out);
 }
 
+/* The request in req: a Write as hosts send it read in place into *fast and *fast_write
+ * (its data stays in req), anything else by protobuf-c (the caller frees what is not
+ * *fast). NULL: not a Request the device accepts. */
+static Otkctrl__Request *decode(const uint8_t *req, size_t len, Otkctrl__Request *fast,
+                                Otkctrl__Write *fast_write)
+{
+    if (hosted_write_fast_decode(req, len, fast, fast_write)) {
+        return fast;
+    }
+    Otkctrl__Request *q = otkctrl__request__unpack(NULL, len, req);
+    if (q != NULL && !hosted_msg_wellformed(&q->base)) {
+        otkctrl__request__free_unpacked(q, NULL);
+        q = NULL;
+    }
+    return q;
+}
+
 size_t otk_hosted_handle(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const uint8_t *req,
                          size_t len, uint64_t now_ms, uint8_t *out, size_t cap,
                          bool *close_after)
@@ -336,11 +353,9 @@ size_t otk_hosted_handle(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const
     memset(&st, 0, sizeof st);
     otkctrl__response__init(&st.r.resp);
     h->now_ms = now_ms;
-    Otkctrl__Request *q = otkctrl__request__unpack(NULL, len, req);
-    if (q != NULL && !hosted_msg_wellformed(&q->base)) {
-        otkctrl__request__free_unpacked(q, NULL);
-        q = NULL;
-    }
+    Otkctrl__Request fast;
+    Otkctrl__Write fast_write;
+    Otkctrl__Request *q = decode(req, len, &fast, &fast_write);
     if (q == NULL) {
         h->link.bad_messages++;
         reply_set(h, &st.r, OTKCTRL__RESULT__RESULT_BAD_REQUEST, ESP_OK, false,
@@ -350,7 +365,7 @@ size_t otk_hosted_handle(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const
         dispatch(h, peer, q, &st);
     }
     size_t n = pack(h, &st.r, out, cap);
-    if (q != NULL) {
+    if (q != NULL && q != &fast) {
         otkctrl__request__free_unpacked(q, NULL);
     }
     if (close_after != NULL) {

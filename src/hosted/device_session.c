@@ -26,6 +26,16 @@ static const esp_partition_t *slot_of(otk_hosted_handler_t *h)
 }
 
 /* The first 8 bytes of a SHA-256 as hex, for log lines and messages. */
+/* The first bytes of a session's SHA-256 for the log, or "(with End)" while unknown. */
+static const char *session_sha(const otk_hosted_session_t *s, char buf[17])
+{
+    if (!s->sha_known) {
+        return "(hash with End)";
+    }
+    hosted_hex(s->sha256, 8, buf);
+    return buf;
+}
+
 static const char *short_sha(const uint8_t *sha, char buf[17])
 {
     hosted_hex(sha, 8, buf);
@@ -105,14 +115,14 @@ void session_reload(otk_hosted_handler_t *h)
     char sha[17];
     if (why != NULL) {
         hosted_log(h, 'W', "dropped the saved session (image %s..., %u of %u bytes in %s): %s",
-                   short_sha(s->sha256, sha), (unsigned)s->written, (unsigned)s->image_size,
+                   session_sha(s, sha), (unsigned)s->written, (unsigned)s->image_size,
                    s->slot, why);
         session_store_remove(h->session_path);
         memset(s, 0, sizeof *s);
         return;
     }
     hosted_log(h, 'I', "saved session: image %s..., %u of %u bytes in %s; a Begin with the same "
-               "image resumes it", short_sha(s->sha256, sha), (unsigned)s->written,
+               "image resumes it", session_sha(s, sha), (unsigned)s->written,
                (unsigned)s->image_size, s->slot);
 }
 
@@ -167,9 +177,10 @@ static const char *cannot_update(otk_hosted_handler_t *h, const esp_partition_t 
 static bool begin_args_ok(otk_hosted_handler_t *h, const Otkctrl__Begin *q, uint32_t *chunk,
                           hosted_reply_t *r)
 {
-    if (q->sha256.len != OTK_HOSTED_SHA256_LEN) {
+    if (q->sha256.len != OTK_HOSTED_SHA256_LEN && q->sha256.len != 0) {
         reply_set(h, r, OTKCTRL__RESULT__RESULT_BAD_REQUEST, ESP_OK, false,
-                  "Begin.sha256 has %zu bytes, a SHA-256 has 32", q->sha256.len);
+                  "Begin.sha256 has %zu bytes, a SHA-256 has 32 (or none: then End gives it)",
+                  q->sha256.len);
         return false;
     }
     if (q->image_size < OTK_HOSTED_MIN_CHUNK) {
@@ -213,9 +224,16 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
         return;
     }
     char sha[17];
-    bool same = s->state != OTK_SESSION_NONE && s->image_size == q->image_size &&
-                memcmp(s->sha256, q->sha256.data, OTK_HOSTED_SHA256_LEN) == 0 &&
-                strcmp(s->slot, target->label) == 0;
+    /* The same image: the same size and slot, and the same hash. A Begin without one
+     * always starts a new session (a host begins so; it names the hash when it comes
+     * back). A session whose hash was left to End is continued by a Begin that names one:
+     * the host that began it, after a drop or a reboot; the bytes cannot be told apart
+     * by their hash before End, but End proves every one of them against it (and the
+     * engine the image's own rules as they arrive), and a host refused there starts over. */
+    bool named = q->sha256.len == OTK_HOSTED_SHA256_LEN;
+    bool same = named && s->state != OTK_SESSION_NONE && s->image_size == q->image_size &&
+                strcmp(s->slot, target->label) == 0 &&
+                (!s->sha_known || memcmp(s->sha256, q->sha256.data, OTK_HOSTED_SHA256_LEN) == 0);
     bool resumed = false, replaced = false;
     if (same && s->state == OTK_SESSION_SUSPENDED) {
         if (!resume_suspended(h, target, r)) {
@@ -229,7 +247,7 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
         if (replaced) {
             hosted_log(h, 'I', "dropping the %s session of image %s... (%u of %u bytes) for a "
                        "new image", otk_hosted_session_state_name(s->state),
-                       short_sha(s->sha256, sha), (unsigned)s->written,
+                       session_sha(s, sha), (unsigned)s->written,
                        (unsigned)s->image_size);
         }
         session_drop(h);
@@ -237,9 +255,12 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
     if (!resumed) {
         memset(s, 0, sizeof *s);
         s->state = OTK_SESSION_RECEIVING;
-        memcpy(s->sha256, q->sha256.data, OTK_HOSTED_SHA256_LEN);
         s->image_size = q->image_size;
         snprintf(s->slot, sizeof s->slot, "%s", target->label);
+    }
+    if (named && !s->sha_known) { /* a new session, or one whose hash was left to End */
+        memcpy(s->sha256, q->sha256.data, OTK_HOSTED_SHA256_LEN);
+        s->sha_known = true;
     }
     s->chunk_size = chunk;
     peer->begun = true;
@@ -254,14 +275,14 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
     if (resumed) {
         reply_set(h, r, OTKCTRL__RESULT__RESULT_OK, ESP_OK, true,
                   "begin: %s <- image %s..., %u bytes: resumed at %u%s", s->slot,
-                  short_sha(s->sha256, sha), (unsigned)s->image_size,
+                  session_sha(s, sha), (unsigned)s->image_size,
                   (unsigned)out->next_offset,
                   s->state == OTK_SESSION_VERIFIED ? " (already verified)" : "");
     } else {
         reply_set(h, r, OTKCTRL__RESULT__RESULT_OK, ESP_OK, true,
                   "begin: %s (0x%x, %u bytes) <- image %s..., %u bytes in %u-byte chunks; "
                   "nothing is erased until the first chunk checks out", s->slot,
-                  (unsigned)target->address, (unsigned)target->size, short_sha(s->sha256, sha),
+                  (unsigned)target->address, (unsigned)target->size, session_sha(s, sha),
                   (unsigned)s->image_size, (unsigned)chunk);
     }
 }
@@ -495,8 +516,35 @@ void session_write(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
     }
 }
 
-void session_end(otk_hosted_handler_t *h, hosted_reply_t *r, Otkctrl__EndReply *out,
-                 Otkctrl__AppInfo *app, hosted_app_strings_t *strings)
+/* The hash End checks the bytes against: Begin's, or End's when Begin left it; End's must
+ * agree with Begin's when both are given. NULL (the reply set) when there is none. */
+static const uint8_t *expected_sha(otk_hosted_handler_t *h, const Otkctrl__End *q,
+                                   hosted_reply_t *r)
+{
+    const otk_hosted_session_t *s = &h->session;
+    size_t n = q != NULL ? q->sha256.len : 0;
+    if (n != 0 && n != OTK_HOSTED_SHA256_LEN) {
+        reply_set(h, r, OTKCTRL__RESULT__RESULT_BAD_REQUEST, ESP_OK, false,
+                  "End.sha256 has %zu bytes, a SHA-256 has 32", n);
+        return NULL;
+    }
+    if (n == 0 && !s->sha_known) {
+        reply_set(h, r, OTKCTRL__RESULT__RESULT_BAD_REQUEST, ESP_OK, false,
+                  "Begin gave no SHA-256 of the image: End must");
+        return NULL;
+    }
+    if (n != 0 && s->sha_known && memcmp(q->sha256.data, s->sha256, n) != 0) {
+        char a[17], b[17];
+        reply_set(h, r, OTKCTRL__RESULT__RESULT_BAD_REQUEST, ESP_OK, false,
+                  "End names image %s..., Begin named %s...", short_sha(q->sha256.data, a),
+                  short_sha(s->sha256, b));
+        return NULL;
+    }
+    return n != 0 ? q->sha256.data : s->sha256;
+}
+
+void session_end(otk_hosted_handler_t *h, const Otkctrl__End *q, hosted_reply_t *r,
+                 Otkctrl__EndReply *out, Otkctrl__AppInfo *app, hosted_app_strings_t *strings)
 {
     otk_hosted_session_t *s = &h->session;
     otk_device_t *dev = &h->run->dev;
@@ -508,6 +556,10 @@ void session_end(otk_hosted_handler_t *h, hosted_reply_t *r, Otkctrl__EndReply *
                       (unsigned)s->written, (unsigned)s->image_size, (unsigned)s->written);
             return;
         }
+        const uint8_t *want = expected_sha(h, q, r);
+        if (want == NULL) {
+            return;
+        }
         uint8_t got[OTK_SHA256_LEN];
         char why[OTK_DIAG_MAX + 64];
         esp_err_t err = slot_sha256(h, slot_of(h), got);
@@ -516,11 +568,11 @@ void session_end(otk_hosted_handler_t *h, hosted_reply_t *r, Otkctrl__EndReply *
                          "cannot read back the image to check its SHA-256");
             return;
         }
-        if (memcmp(got, s->sha256, sizeof got) != 0) {
+        if (memcmp(got, want, sizeof got) != 0) {
             char a[17], b[17];
-            snprintf(why, sizeof why, "the SHA-256 of the %u bytes received is %s..., Begin "
-                     "said %s...: they are not the host's image", (unsigned)s->image_size,
-                     short_sha(got, a), short_sha(s->sha256, b));
+            snprintf(why, sizeof why, "the SHA-256 of the %u bytes received is %s..., the "
+                     "host said %s...: they are not the host's image", (unsigned)s->image_size,
+                     short_sha(got, a), short_sha(want, b));
             session_fail(h, r, OTKCTRL__RESULT__RESULT_IMAGE_REJECTED, ESP_ERR_INVALID_CRC, why);
             return;
         }
@@ -538,6 +590,10 @@ void session_end(otk_hosted_handler_t *h, hosted_reply_t *r, Otkctrl__EndReply *
             return;
         }
         otk_ota_get_partition_description(dev, slot_of(h), &s->app);
+        if (!s->sha_known) { /* End named it: from now on it is the session's */
+            memcpy(s->sha256, want, OTK_HOSTED_SHA256_LEN);
+            s->sha_known = true;
+        }
         s->state = OTK_SESSION_VERIFIED;
         session_save(h, true);
         reply_set(h, r, OTKCTRL__RESULT__RESULT_OK, ESP_OK, true,
@@ -609,7 +665,7 @@ void session_abort(otk_hosted_handler_t *h, hosted_reply_t *r)
     char sha[17];
     reply_set(h, r, OTKCTRL__RESULT__RESULT_OK, ESP_OK, true,
               "abort: dropped the %s update of image %s... (%u of %u bytes in %s)",
-              otk_hosted_session_state_name(s->state), short_sha(s->sha256, sha),
+              otk_hosted_session_state_name(s->state), session_sha(s, sha),
               (unsigned)s->written, (unsigned)s->image_size, s->slot);
     session_drop(h);
 }

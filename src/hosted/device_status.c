@@ -85,7 +85,7 @@ static void fill_session(const otk_hosted_session_t *s)
         return;
     }
     o->sha256.data = (uint8_t *)s->sha256;
-    o->sha256.len = sizeof s->sha256;
+    o->sha256.len = s->sha_known ? sizeof s->sha256 : 0; /* empty: End will bring it */
     o->image_size = s->image_size;
     o->received = s->written;
     switch (s->state) {

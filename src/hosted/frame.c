@@ -62,20 +62,35 @@ void otk_frame_decoder_reset(otk_frame_decoder_t *dec)
     dec->start = dec->end = 0;
 }
 
-size_t otk_frame_decoder_feed(otk_frame_decoder_t *dec, const void *data, size_t len)
+size_t otk_frame_decoder_space(otk_frame_decoder_t *dec, size_t want, uint8_t **at)
 {
-    if (dec->start > 0 && dec->cap - dec->end < len) {
+    if (dec->start > 0 && dec->cap - dec->end < want) {
         /* Move the undecided bytes down only when the room is needed: a frame is then
          * copied at most once more. */
         memmove(dec->buf, dec->buf + dec->start, dec->end - dec->start);
         dec->end -= dec->start;
         dec->start = 0;
     }
+    *at = dec->buf + dec->end;
+    return dec->cap - dec->end;
+}
+
+void otk_frame_decoder_commit(otk_frame_decoder_t *dec, size_t n)
+{
+    /* More than the room is the caller's bug; the bytes past it were never written. */
     size_t room = dec->cap - dec->end;
+    dec->end += n < room ? n : room;
+}
+
+/* A copy into the room of space and commit, so the two ways in cannot differ. */
+size_t otk_frame_decoder_feed(otk_frame_decoder_t *dec, const void *data, size_t len)
+{
+    uint8_t *at;
+    size_t room = otk_frame_decoder_space(dec, len, &at);
     size_t n = len < room ? len : room;
     if (n > 0) {
-        memcpy(dec->buf + dec->end, data, n);
-        dec->end += n;
+        memcpy(at, data, n);
+        otk_frame_decoder_commit(dec, n);
     }
     return n;
 }

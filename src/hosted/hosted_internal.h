@@ -89,8 +89,8 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
                    hosted_reply_t *r, Otkctrl__BeginReply *out);
 void session_write(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkctrl__Write *req,
                    hosted_reply_t *r, Otkctrl__WriteReply *out);
-void session_end(otk_hosted_handler_t *h, hosted_reply_t *r, Otkctrl__EndReply *out,
-                 Otkctrl__AppInfo *app, hosted_app_strings_t *strings);
+void session_end(otk_hosted_handler_t *h, const Otkctrl__End *q, hosted_reply_t *r,
+                 Otkctrl__EndReply *out, Otkctrl__AppInfo *app, hosted_app_strings_t *strings);
 void session_activate(otk_hosted_handler_t *h, const Otkctrl__Activate *req, hosted_reply_t *r);
 void session_abort(otk_hosted_handler_t *h, hosted_reply_t *r);
 /* Save the session file if it is behind (force: whatever the distance). */
@@ -178,5 +178,14 @@ otk_hosted_err_t client_result(otk_hosted_client_t *c, const Otkctrl__Response *
 void client_app(const Otkctrl__AppInfo *in, otk_hosted_app_t *out);
 /* A StatusReply into the host's struct. */
 void client_status(const Otkctrl__StatusReply *in, otk_hosted_status_t *out);
+
+/* ---- msg_write_fast.c: the Write request without protobuf-c ------------------------------- */
+
+/* A Request that is a Write in the form hosts send (msg_write_fast.c says exactly which),
+ * decoded in place: true with *q and *w filled, q->write == w and w->data.data pointing into
+ * buf (no copy, nothing to free; valid while buf is). false: anything else, for
+ * otkctrl__request__unpack to decide. Whatever it accepts, protobuf-c reads the same. */
+bool hosted_write_fast_decode(const uint8_t *buf, size_t len, Otkctrl__Request *q,
+                              Otkctrl__Write *w);
 
 #endif

@@ -7,7 +7,14 @@
  * carries the device's next expected offset. A GAP answer to a write in flight (a write
  * before it was lost) or no answer within the retransmission timeout sends everything
  * again from the device's offset; answers to writes sent before that are ignored (a
- * duplicate the device already has is acknowledged again, never written twice). */
+ * duplicate the device already has is acknowledged again, never written twice).
+ *
+ * The image's SHA-256 is computed as its bytes are first sent, not before: the first Begin
+ * leaves it to End, so hashing on the host overlaps the device's work instead of delaying
+ * the first byte. A Begin after a dropped link names it (the rest hashed first), and so
+ * resumes the session; should the device refuse the image after a resume (the bytes
+ * before the resume point were not all this image's), the push starts over from byte 0
+ * once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +55,34 @@ typedef struct {
     uint32_t nfl;
     uint32_t silent; /* windows in a row without an answer */
     uint64_t t_begin_us;
+    otk_sha256_ctx_t hash; /* over [0, hashed) */
+    uint32_t hashed;
+    bool sha_done;         /* sha holds the image's SHA-256 */
+    uint8_t sha[OTK_SHA256_LEN];
+    bool started_over;     /* End refused resumed bytes once already */
 } pipe_t;
+
+/* The running hash over the image up to `upto` (never backwards: resent bytes were
+ * hashed when first sent). */
+static void hash_upto(pipe_t *p, uint32_t upto)
+{
+    if (upto > p->hashed) {
+        otk_sha256_update(&p->hash, p->image + p->hashed, upto - p->hashed);
+        p->hashed = upto;
+    }
+}
+
+/* The whole image's SHA-256 (the rest hashed now). */
+static const uint8_t *image_sha(pipe_t *p)
+{
+    if (!p->sha_done) {
+        hash_upto(p, p->size);
+        otk_sha256_final(&p->hash, p->sha);
+        p->sha_done = true;
+        memcpy(p->res->sha256, p->sha, sizeof p->sha);
+    }
+    return p->sha;
+}
 
 static void progress(pipe_t *p, const char *event, const char *detail)
 {
@@ -75,6 +109,9 @@ static void rewind_to(pipe_t *p, uint32_t offset)
 static otk_hosted_err_t send_write(pipe_t *p, otk_diag_t *diag)
 {
     uint32_t len = p->size - p->sent < p->chunk ? p->size - p->sent : p->chunk;
+    if (!p->sha_done) {
+        hash_upto(p, p->sent + len);
+    }
     Otkctrl__Write w;
     otkctrl__write__init(&w);
     w.offset = p->sent;
@@ -211,7 +248,7 @@ static bool link_trouble(otk_hosted_err_t err)
     return err == OTK_HOSTED_ERR_LINK || err == OTK_HOSTED_ERR_TIMEOUT;
 }
 
-static otk_hosted_err_t begin(pipe_t *p, const uint8_t sha[32], bool *first, otk_diag_t *diag)
+static otk_hosted_err_t begin(pipe_t *p, bool *first, otk_diag_t *diag)
 {
     otk_hosted_client_t *c = p->c;
     if (!otk_hosted_connected(c)) {
@@ -236,6 +273,8 @@ static otk_hosted_err_t begin(pipe_t *p, const uint8_t sha[32], bool *first, otk
     if (*first) {
         p->t_begin_us = otk_link_now_us(); /* the transfer's time starts at the first Begin */
     }
+    /* The first Begin leaves the hash to End; any later one names it, to resume. */
+    const uint8_t *sha = *first && !p->sha_done ? NULL : image_sha(p);
     otk_hosted_err_t err = otk_hosted_begin(c, p->size, sha, p->chunk, &b, diag);
     if (err != OTK_HOSTED_OK) {
         return err;
@@ -258,14 +297,23 @@ static otk_hosted_err_t begin(pipe_t *p, const uint8_t sha[32], bool *first, otk
     return OTK_HOSTED_OK;
 }
 
+/* The device refused the image after this push resumed a session (by its hash at End, or
+ * by the image's rules as the bytes arrived), and the push has not started over yet: the
+ * bytes before the resume point may not have been this image's. */
+static bool resumed_other_bytes(const pipe_t *p, otk_hosted_err_t err)
+{
+    return err == OTK_HOSTED_IMAGE_REJECTED && !p->started_over &&
+           (p->res->resumed_from > 0 || p->res->resumes > 0);
+}
+
 /* Begin, stream, End until End passes, reconnecting after link trouble. */
-static otk_hosted_err_t transfer(pipe_t *p, const uint8_t sha[32], otk_diag_t *diag)
+static otk_hosted_err_t transfer(pipe_t *p, otk_diag_t *diag)
 {
     bool first = true;
     uint32_t failures = 0;
     uint32_t best = 0;
     for (;;) {
-        otk_hosted_err_t err = begin(p, sha, &first, diag);
+        otk_hosted_err_t err = begin(p, &first, diag);
         if (err != OTK_HOSTED_OK && !link_trouble(err)) {
             return err; /* Begin refused: busy, the image, the device's state */
         }
@@ -273,10 +321,16 @@ static otk_hosted_err_t transfer(pipe_t *p, const uint8_t sha[32], otk_diag_t *d
             err = stream(p, diag);
         }
         if (err == OTK_HOSTED_OK) {
-            err = otk_hosted_end(p->c, &p->res->image, diag);
+            err = otk_hosted_end(p->c, image_sha(p), &p->res->image, diag);
             if (err == OTK_HOSTED_OK) {
                 return err;
             }
+        }
+        if (resumed_other_bytes(p, err)) {
+            /* The session failed on the device: Begin again starts from byte 0. */
+            p->started_over = true;
+            progress(p, "restart", diag != NULL ? diag->msg : NULL);
+            continue;
         }
         /* After Begin, BAD_STATE means the session moved under us (the device rebooted
          * and kept it suspended): Begin again says where it stands. */
@@ -386,9 +440,8 @@ otk_hosted_err_t otk_hosted_push(otk_hosted_client_t *c, const uint8_t *image, s
     p.res = res;
     p.image = image;
     p.size = (uint32_t)size;
-    uint8_t sha[OTK_SHA256_LEN];
-    otk_sha256(image, size, sha);
-    otk_hosted_err_t err = transfer(&p, sha, diag);
+    otk_sha256_init(&p.hash);
+    otk_hosted_err_t err = transfer(&p, diag);
     if (p.t_begin_us != 0) {
         res->transfer_s = (double)(otk_link_now_us() - p.t_begin_us) / 1e6;
     }

@@ -49,7 +49,11 @@ typedef struct {
     uint64_t partial_since_ms; /* 0: no frame half-received */
     uint64_t quiet_until_ms;   /* a serial line that failed is left alone until then */
     otk_frame_stats_t counted; /* decoder counts already added to the handler's */
-    uint8_t rx[OTK_FRAME_BUFFER_SIZE]; /* last: conn_open clears what is before it */
+    /* The decoder's buffer, read into directly (no copy): one read takes a whole burst (a
+     * window of writes in one system call, not two per frame), and after the decoder has
+     * taken every complete frame what it keeps is less than one frame, so a burst always
+     * fits beside it. Last: conn_open clears what is before it. */
+    uint8_t rx[SERVER_READ_BURST + OTK_FRAME_BUFFER_SIZE];
 } conn_t;
 
 typedef struct {
@@ -60,9 +64,9 @@ typedef struct {
     uint32_t stale_ms;
     conn_t conns[SERVER_MAX_CONNS];
     uint8_t reply[OTK_FRAME_BUFFER_SIZE];
-    /* One read takes a whole burst: a window of writes in one system call, not two per
-     * 4 KiB frame. */
-    uint8_t burst[SERVER_READ_BURST];
+    /* Where a link that is closing (told busy, refused) has what it still sends read and
+     * dropped. */
+    uint8_t discard[OTK_FRAME_BUFFER_SIZE];
 } server_t;
 
 static void conn_open(server_t *sv, conn_t *c, int fd, bool stream, const char *name)
@@ -196,10 +200,19 @@ static void drain_frames(server_t *sv, conn_t *c)
 
 static void conn_read(server_t *sv, conn_t *c)
 {
-    uint8_t *buf = sv->burst;
     size_t total = 0;
     while (total < SERVER_READ_BURST && c->fd >= 0) {
-        ssize_t n = read(c->fd, buf, SERVER_READ_BURST - total);
+        size_t want = SERVER_READ_BURST - total;
+        uint8_t *at;
+        if (c->closing) {
+            at = sv->discard;
+            want = want < sizeof sv->discard ? want : sizeof sv->discard;
+        } else {
+            /* The decoder was drained, so there is room for a burst (c->rx's size). */
+            size_t room = otk_frame_decoder_space(&c->dec, want, &at);
+            want = want < room ? want : room;
+        }
+        ssize_t n = read(c->fd, at, want);
         if (n == 0 && !c->stream) {
             conn_close(sv, c, NULL);
             return;
@@ -223,13 +236,12 @@ static void conn_read(server_t *sv, conn_t *c)
         total += (size_t)n;
         c->last_rx_ms = otk_link_now_ms();
         if (c->closing) {
-            continue; /* told busy or refused: what else it sends is not read */
+            continue; /* told busy or refused: what else it sends is not used */
         }
-        /* A link that is closing takes nothing more (its decoder is not drained). */
-        for (size_t done = 0; done < (size_t)n && !c->closing;) {
-            done += otk_frame_decoder_feed(&c->dec, buf + done, (size_t)n - done);
-            drain_frames(sv, c);
-        }
+        /* A link that becomes closing here takes no frame after the one that closed it
+         * (drain_frames stops there). */
+        otk_frame_decoder_commit(&c->dec, (size_t)n);
+        drain_frames(sv, c);
     }
 }
 

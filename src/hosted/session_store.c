@@ -5,7 +5,7 @@
  *   slot       = ota_0
  *   image_size = 70000
  *   chunk_size = 4096
- *   sha256     = <64 hex digits>
+ *   sha256     = <64 hex digits>, or none (Begin left it to End)
  *   written    = 65536
  *
  * It is replaced atomically (written beside, then renamed), so a power cut leaves the old
@@ -33,8 +33,10 @@ bool session_store_save(const char *path, const otk_hosted_session_t *s, otk_dia
         otk_diag_set(diag, "%s: %s", tmp, strerror(errno));
         return false;
     }
-    char hex[2 * OTK_HOSTED_SHA256_LEN + 1];
-    hosted_hex(s->sha256, sizeof s->sha256, hex);
+    char hex[2 * OTK_HOSTED_SHA256_LEN + 1] = "none";
+    if (s->sha_known) {
+        hosted_hex(s->sha256, sizeof s->sha256, hex);
+    }
     fprintf(f,
             "# otakit control path: an update in progress, resumed by a Begin with the same\n"
             "# image (docs/protocol.md). Removed when the update is activated or aborted.\n"
@@ -132,7 +134,8 @@ static bool parse_line(char *line, otk_hosted_session_t *s, unsigned *seen)
     }
     if (strcmp(key, "sha256") == 0) {
         *seen |= 16u;
-        return parse_sha(v, s->sha256);
+        s->sha_known = strcmp(v, "none") != 0;
+        return !s->sha_known || parse_sha(v, s->sha256);
     }
     if (strcmp(key, "written") == 0) {
         *seen |= 32u;

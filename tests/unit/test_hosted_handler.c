@@ -90,7 +90,7 @@ static Otkctrl__Response *begin_with(uint32_t size, const uint8_t *sha, uint32_t
     Otkctrl__Begin b = OTKCTRL__BEGIN__INIT;
     b.image_size = size;
     b.sha256.data = (uint8_t *)sha;
-    b.sha256.len = 32;
+    b.sha256.len = sha != NULL ? 32 : 0; /* NULL: the hash comes with End */
     b.chunk_size = chunk;
     Otkctrl__Request q = OTKCTRL__REQUEST__INIT;
     q.body_case = OTKCTRL__REQUEST__BODY_BEGIN;
@@ -501,6 +501,130 @@ static void test_sha_covers_bytes_after_the_image(void **state)
     stop();
 }
 
+static Otkctrl__Response *end_with(const uint8_t *sha)
+{
+    Otkctrl__End e = OTKCTRL__END__INIT;
+    e.sha256.data = (uint8_t *)sha;
+    e.sha256.len = sha != NULL ? 32 : 0;
+    Otkctrl__Request q = OTKCTRL__REQUEST__INIT;
+    q.body_case = OTKCTRL__REQUEST__BODY_END;
+    q.end = &e;
+    return call(&q);
+}
+
+/* Begin without a SHA-256: End must bring it, and End checks every byte against it. */
+static void test_sha_with_end(void **state)
+{
+    (void)state;
+    start("");
+    size_t len;
+    const uint8_t *img = hf_image("v2", 30000, &len);
+    uint8_t sha[32], wrong[32];
+    otk_sha256(img, len, sha);
+    memcpy(wrong, sha, sizeof wrong);
+    wrong[31] ^= 1;
+    assert_int_equal(result_of(begin_with((uint32_t)len, NULL, CHUNK)), R_OK);
+    write_range(img, 0, (uint32_t)len);
+    Otkctrl__Response *r = simple(OTKCTRL__REQUEST__BODY_END); /* no hash anywhere */
+    assert_int_equal(r->result, OTKCTRL__RESULT__RESULT_BAD_REQUEST);
+    assert_non_null(strstr(r->message, "End must"));
+    done(r);
+    r = end_with(wrong);
+    assert_int_equal(r->result, OTKCTRL__RESULT__RESULT_IMAGE_REJECTED);
+    assert_non_null(strstr(r->message, "not the host's image"));
+    done(r);
+    /* The session failed: Begin again starts over, and End with the right hash passes. */
+    r = begin_with((uint32_t)len, NULL, CHUNK);
+    assert_int_equal(r->result, R_OK);
+    assert_int_equal(r->begin->next_offset, 0);
+    done(r);
+    write_range(img, 0, (uint32_t)len);
+    r = end_with(sha);
+    assert_int_equal(r->result, R_OK);
+    assert_string_equal(r->end->app->version, "v2");
+    done(r);
+    /* Now the session has the hash: End again, with another, is refused. */
+    r = end_with(wrong);
+    assert_int_equal(r->result, R_OK); /* already verified: End repeats its answer */
+    done(r);
+    activate_and_reboot();
+    assert_string_equal(running_version(), "v2");
+    stop();
+}
+
+/* A Begin naming the hash continues a session whose hash was left to End, after a link
+ * drop and after a power cut (the session file says "none"); bytes of another image in
+ * it are found at End. */
+static void test_named_begin_resumes_anonymous_session(void **state)
+{
+    (void)state;
+    start("");
+    size_t len;
+    const uint8_t *src = hf_image("v3", 100000, &len);
+    uint8_t *img = malloc(len);
+    memcpy(img, src, len);
+    uint8_t sha[32];
+    otk_sha256(img, len, sha);
+    assert_int_equal(result_of(begin_with((uint32_t)len, NULL, CHUNK)), R_OK);
+    write_range(img, 0, 3 * CHUNK);
+    otk_hosted_handler_link_down(&h, &peer);
+    otk_hosted_peer_init(&peer, false);
+    Otkctrl__Response *r = begin_with((uint32_t)len, sha, CHUNK);
+    assert_int_equal(r->result, R_OK);
+    assert_true(r->begin->resumed);
+    assert_int_equal(r->begin->next_offset, 3 * CHUNK);
+    done(r);
+    write_range(img, 3 * CHUNK, 17 * CHUNK);
+    otk_hosted_handler_link_down(&h, &peer); /* saves the session, with the named hash */
+    power_cycle();
+    r = begin_with((uint32_t)len, sha, CHUNK);
+    assert_true(r->begin->resumed);
+    assert_int_equal(r->begin->next_offset, 17 * CHUNK);
+    done(r);
+    write_range(img, 17 * CHUNK, (uint32_t)len);
+    assert_int_equal(result_of(simple(OTKCTRL__REQUEST__BODY_END)), R_OK);
+    assert_int_equal(result_of(simple(OTKCTRL__REQUEST__BODY_ABORT)), R_OK);
+
+    /* An anonymous session cut by a power cut: its file says "none"; a named Begin for
+     * an image of the same size whose bytes before the resume point differ (so the
+     * resumed slot holds a mix, still a valid image by its own rules) resumes it, and End
+     * refuses the mix by the named hash. */
+    uint8_t *other = malloc(len);
+    memcpy(other, img, len);
+    other[5 * CHUNK] ^= 0x01;
+    uint8_t other_sha[32];
+    otk_sha256(other, len, other_sha);
+    assert_int_equal(result_of(begin_with((uint32_t)len, NULL, CHUNK)), R_OK);
+    write_range(img, 0, 17 * CHUNK);
+    char path[600];
+    snprintf(path, sizeof path, "%s.session", flash);
+    size_t flen = 0;
+    uint8_t *bytes = hf_flash_bytes(path, &flen);
+    char text[2048] = {0};
+    memcpy(text, bytes, flen < sizeof text - 1 ? flen : sizeof text - 1);
+    free(bytes);
+    assert_non_null(strstr(text, "sha256 = none"));
+    power_cycle();
+    r = begin_with((uint32_t)len, other_sha, CHUNK);
+    assert_true(r->begin->resumed);
+    assert_int_equal(r->begin->next_offset, 16 * CHUNK);
+    done(r);
+    write_range(other, 16 * CHUNK, (uint32_t)len);
+    r = simple(OTKCTRL__REQUEST__BODY_END);
+    assert_int_equal(r->result, OTKCTRL__RESULT__RESULT_IMAGE_REJECTED);
+    assert_non_null(strstr(r->message, "not the host's image"));
+    done(r);
+    /* The host starts over with the same named Begin: from byte 0. */
+    r = begin_with((uint32_t)len, other_sha, CHUNK);
+    assert_false(r->begin->resumed);
+    assert_int_equal(r->begin->next_offset, 0);
+    done(r);
+    assert_int_equal(result_of(simple(OTKCTRL__REQUEST__BODY_ABORT)), R_OK);
+    free(other);
+    free(img);
+    stop();
+}
+
 static void test_resume_after_link_drop(void **state)
 {
     (void)state;
@@ -771,6 +895,8 @@ int main(void)
         cmocka_unit_test(test_hello),
         cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_sha_covers_bytes_after_the_image),
+        cmocka_unit_test(test_sha_with_end),
+        cmocka_unit_test(test_named_begin_resumes_anonymous_session),
         cmocka_unit_test(test_full_update),
         cmocka_unit_test(test_idempotent_writes),
         cmocka_unit_test(test_first_chunk_refusals),

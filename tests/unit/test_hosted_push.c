@@ -305,6 +305,79 @@ static void test_busy(void **state)
     stop_device();
 }
 
+/* While the push's link is down, another host continues its session (whose hash was left
+ * to End) by naming the same hash, and writes one chunk that is not the image's. The push
+ * comes back, resumes after that chunk, the device refuses the mix, and the push starts
+ * over from byte 0 once, on its own. */
+typedef struct {
+    const char *where;
+    const uint8_t *img;
+    size_t len;
+    bool done;
+    unsigned restarts; /* "restart" events seen */
+} intruder_t;
+
+static void intrude(void *ctx, const otk_hosted_progress_t *ev)
+{
+    intruder_t *in = ctx;
+    in->restarts += strcmp(ev->event, "restart") == 0;
+    if (in->done || strcmp(ev->event, "reconnect") != 0) {
+        return;
+    }
+    in->done = true;
+    otk_hosted_client_t *other = client(in->where, NULL, NULL);
+    otk_diag_t diag;
+    otk_diag_clear(&diag);
+    uint8_t sha[32];
+    otk_sha256(in->img, in->len, sha);
+    otk_hosted_begin_t b;
+    assert_int_equal(otk_hosted_begin(other, (uint32_t)in->len, sha, 4096, &b, &diag),
+                     OTK_HOSTED_OK);
+    assert_true(b.resumed);
+    uint8_t chunk[4096];
+    uint32_t n = (uint32_t)in->len - b.next_offset < sizeof chunk
+                     ? (uint32_t)in->len - b.next_offset : (uint32_t)sizeof chunk;
+    memcpy(chunk, in->img + b.next_offset, n);
+    chunk[0] ^= 0x01;
+    assert_int_equal(otk_hosted_write(other, b.next_offset, chunk, n, NULL, &diag),
+                     OTK_HOSTED_OK);
+    otk_hosted_client_free(other);
+}
+
+static void test_push_starts_over_after_foreign_bytes(void **state)
+{
+    (void)state;
+    const char *where = start_device("unix", NULL);
+    size_t len;
+    const uint8_t *img = hf_image("v2", 100000, &len);
+    intruder_t in = {where, img, len, false, 0};
+    otk_link_fault_spec_t f;
+    memset(&f, 0, sizeof f);
+    f.seed = 3;
+    f.drop = 60000; /* every link drops after 1..60000 bytes */
+    otk_hosted_client_t *c = client(where, NULL, &f);
+    otk_hosted_push_opts_t po;
+    otk_hosted_push_opts_init(&po);
+    po.chunk = 4096;
+    po.retries = 20;
+    po.progress = intrude;
+    po.ctx = &in;
+    otk_hosted_push_result_t r;
+    otk_diag_t diag;
+    otk_diag_clear(&diag);
+    assert_int_equal(otk_hosted_push(c, img, len, &po, &r, &diag), OTK_HOSTED_OK);
+    assert_true(in.done);
+    assert_int_equal(in.restarts, 1); /* refused once, then from byte 0 */
+    assert_true(r.bytes_sent > len);
+    assert_true(r.runs_image);
+    assert_string_equal(r.running.version, "v2");
+    uint8_t sha[32];
+    otk_sha256(img, len, sha);
+    assert_memory_equal(r.sha256, sha, sizeof sha);
+    otk_hosted_client_free(c);
+    stop_device();
+}
+
 static void test_wrong_image(void **state)
 {
     (void)state;
@@ -340,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_fault_mix),
         cmocka_unit_test(test_busy),
         cmocka_unit_test(test_wrong_image),
+        cmocka_unit_test(test_push_starts_over_after_foreign_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
