@@ -49,7 +49,9 @@ void session_save(otk_hosted_handler_t *h, bool force)
     if (!resumable || s->written == 0 || s->written == s->saved) {
         return;
     }
-    if (!force && s->written - s->saved < OTK_HOSTED_SAVE_EVERY && s->written != s->image_size) {
+    bool due = s->written - s->saved >= OTK_HOSTED_SAVE_EVERY &&
+               h->now_ms - s->saved_ms >= OTK_HOSTED_SAVE_MIN_MS;
+    if (!force && !due && s->written != s->image_size) {
         return;
     }
     otk_diag_t diag;
@@ -59,6 +61,7 @@ void session_save(otk_hosted_handler_t *h, bool force)
         return;
     }
     s->saved = s->written;
+    s->saved_ms = h->now_ms;
 }
 
 void session_drop(otk_hosted_handler_t *h)
@@ -144,6 +147,7 @@ static bool resume_suspended(otk_hosted_handler_t *h, const esp_partition_t *slo
         }
     }
     s->written = s->saved = at;
+    s->saved_ms = h->now_ms;
     s->state = OTK_SESSION_RECEIVING;
     return true;
 }
@@ -255,6 +259,7 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
     if (!resumed) {
         memset(s, 0, sizeof *s);
         s->state = OTK_SESSION_RECEIVING;
+        s->saved_ms = h->now_ms; /* the first save comes half a second on, at the earliest */
         s->image_size = q->image_size;
         snprintf(s->slot, sizeof s->slot, "%s", target->label);
     }

@@ -27,6 +27,8 @@ static otk_device_run_t run; /* ~50 KiB */
 static otk_hosted_handler_t h;
 static otk_hosted_peer_t peer;
 static uint64_t now = 1000;
+/* Time that passes before each request (the session saves need 0.5 s as well as 64 KiB). */
+static uint64_t call_ms = 50;
 static const char *flash;
 static bool closed; /* the last reply asked for the link to close */
 static const uint8_t *src_; /* an image in the fixture's buffer, before it is copied */
@@ -63,6 +65,7 @@ static Otkctrl__Response *call(Otkctrl__Request *q)
 {
     static uint8_t in[OTK_FRAME_MAX_PAYLOAD], out[OTK_FRAME_MAX_PAYLOAD];
     q->id = 77;
+    now += call_ms;
     size_t n = otkctrl__request__pack(q, in);
     size_t m = otk_hosted_handle(&h, &peer, in, n, now, out, sizeof out, &closed);
     assert_true(m > 0);
@@ -687,6 +690,32 @@ static void test_resume_after_power_cut(void **state)
     stop();
 }
 
+/* The session file is saved once 64 KiB and half a second have passed since the last
+ * save: a fast link does not pay a file write every 64 KiB. */
+static void test_session_saves_are_spaced(void **state)
+{
+    (void)state;
+    start("");
+    size_t len;
+    const uint8_t *img = hf_image("v2", 200000, &len);
+    char path[600];
+    snprintf(path, sizeof path, "%s.session", flash);
+    call_ms = 1; /* a fast link: 1 ms a request */
+    assert_int_equal(result_of(begin(img, len)), R_OK);
+    write_range(img, 0, 40 * CHUNK); /* 160 KiB in 40 ms */
+    assert_false(hf_exists(path));
+    now += OTK_HOSTED_SAVE_MIN_MS;
+    write_range(img, 40 * CHUNK, 41 * CHUNK);
+    assert_true(hf_exists(path));
+    write_range(img, 41 * CHUNK, 45 * CHUNK);
+    power_cycle();
+    Otkctrl__Response *r = simple(OTKCTRL__REQUEST__BODY_STATUS);
+    assert_int_equal(r->status->session->received, 41 * CHUNK); /* the one save */
+    done(r);
+    call_ms = 50;
+    stop();
+}
+
 /* A saved session that no longer fits the device is dropped at start; an unreadable file
  * too. */
 static void test_stale_session_file(void **state)
@@ -897,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_sha_covers_bytes_after_the_image),
         cmocka_unit_test(test_sha_with_end),
         cmocka_unit_test(test_named_begin_resumes_anonymous_session),
+        cmocka_unit_test(test_session_saves_are_spaced),
         cmocka_unit_test(test_full_update),
         cmocka_unit_test(test_idempotent_writes),
         cmocka_unit_test(test_first_chunk_refusals),
