@@ -101,6 +101,7 @@ typedef struct {
 
 typedef struct {
     otk_hosted_session_state_t state;
+    bool sha_known;     /* false: Begin left the hash to End (sha256 all zero) */
     uint8_t sha256[32];
     uint32_t image_size;
     uint32_t received;

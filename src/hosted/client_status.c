@@ -48,6 +48,7 @@ static void client_session(const Otkctrl__SessionInfo *in, otk_hosted_session_in
     out->state = (otk_hosted_session_state_t)in->state;
     if (in->sha256.len == sizeof out->sha256) {
         memcpy(out->sha256, in->sha256.data, sizeof out->sha256);
+        out->sha_known = true;
     }
     out->image_size = in->image_size;
     out->received = in->received;

@@ -26,13 +26,15 @@ static const esp_partition_t *slot_of(otk_hosted_handler_t *h)
 }
 
 /* The first 8 bytes of a SHA-256 as hex, for log lines and messages. */
-/* The first bytes of a session's SHA-256 for the log, or "(with End)" while unknown. */
-static const char *session_sha(const otk_hosted_session_t *s, char buf[17])
+/* The first bytes of a session's SHA-256 for the log ("0123456789abcdef..."), or
+ * "(hash with End)" while Begin has left it to End. */
+static const char *session_sha(const otk_hosted_session_t *s, char buf[20])
 {
     if (!s->sha_known) {
         return "(hash with End)";
     }
     hosted_hex(s->sha256, 8, buf);
+    memcpy(buf + 16, "...", 4);
     return buf;
 }
 
@@ -115,16 +117,16 @@ void session_reload(otk_hosted_handler_t *h)
     } else if (s->image_size > p->size) {
         why = "the image does not fit its slot";
     }
-    char sha[17];
+    char sha[20];
     if (why != NULL) {
-        hosted_log(h, 'W', "dropped the saved session (image %s..., %u of %u bytes in %s): %s",
+        hosted_log(h, 'W', "dropped the saved session (image %s, %u of %u bytes in %s): %s",
                    session_sha(s, sha), (unsigned)s->written, (unsigned)s->image_size,
                    s->slot, why);
         session_store_remove(h->session_path);
         memset(s, 0, sizeof *s);
         return;
     }
-    hosted_log(h, 'I', "saved session: image %s..., %u of %u bytes in %s; a Begin with the same "
+    hosted_log(h, 'I', "saved session: image %s, %u of %u bytes in %s; a Begin with the same "
                "image resumes it", session_sha(s, sha), (unsigned)s->written,
                (unsigned)s->image_size, s->slot);
 }
@@ -227,7 +229,7 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
                   target->label, (unsigned)target->size);
         return;
     }
-    char sha[17];
+    char sha[20];
     /* The same image: the same size and slot, and the same hash. A Begin without one
      * always starts a new session (a host begins so; it names the hash when it comes
      * back). A session whose hash was left to End is continued by a Begin that names one:
@@ -249,7 +251,7 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
     } else if (s->state != OTK_SESSION_NONE) {
         replaced = !same; /* a FAILED session of the same image just starts over */
         if (replaced) {
-            hosted_log(h, 'I', "dropping the %s session of image %s... (%u of %u bytes) for a "
+            hosted_log(h, 'I', "dropping the %s session of image %s (%u of %u bytes) for a "
                        "new image", otk_hosted_session_state_name(s->state),
                        session_sha(s, sha), (unsigned)s->written,
                        (unsigned)s->image_size);
@@ -279,13 +281,13 @@ void session_begin(otk_hosted_handler_t *h, otk_hosted_peer_t *peer, const Otkct
     r->resp.begin = out;
     if (resumed) {
         reply_set(h, r, OTKCTRL__RESULT__RESULT_OK, ESP_OK, true,
-                  "begin: %s <- image %s..., %u bytes: resumed at %u%s", s->slot,
+                  "begin: %s <- image %s, %u bytes: resumed at %u%s", s->slot,
                   session_sha(s, sha), (unsigned)s->image_size,
                   (unsigned)out->next_offset,
                   s->state == OTK_SESSION_VERIFIED ? " (already verified)" : "");
     } else {
         reply_set(h, r, OTKCTRL__RESULT__RESULT_OK, ESP_OK, true,
-                  "begin: %s (0x%x, %u bytes) <- image %s..., %u bytes in %u-byte chunks; "
+                  "begin: %s (0x%x, %u bytes) <- image %s, %u bytes in %u-byte chunks; "
                   "nothing is erased until the first chunk checks out", s->slot,
                   (unsigned)target->address, (unsigned)target->size, session_sha(s, sha),
                   (unsigned)s->image_size, (unsigned)chunk);
@@ -667,9 +669,9 @@ void session_abort(otk_hosted_handler_t *h, hosted_reply_t *r)
         reply_set(h, r, OTKCTRL__RESULT__RESULT_OK, ESP_OK, false, "abort: no update in progress");
         return;
     }
-    char sha[17];
+    char sha[20];
     reply_set(h, r, OTKCTRL__RESULT__RESULT_OK, ESP_OK, true,
-              "abort: dropped the %s update of image %s... (%u of %u bytes in %s)",
+              "abort: dropped the %s update of image %s (%u of %u bytes in %s)",
               otk_hosted_session_state_name(s->state), session_sha(s, sha),
               (unsigned)s->written, (unsigned)s->image_size, s->slot);
     session_drop(h);

@@ -129,7 +129,11 @@ static void json_status(json_out_t *j, const otk_hosted_status_t *st)
     json_object_begin(j, "session");
     json_string(j, "state", otk_hosted_session_state_name(se->state));
     if (se->state != OTK_SESSION_NONE) {
-        json_hex(j, "sha256", se->sha256, sizeof se->sha256);
+        if (se->sha_known) {
+            json_hex(j, "sha256", se->sha256, sizeof se->sha256);
+        } else {
+            json_null(j, "sha256"); /* the host gives it with End */
+        }
         json_uint(j, "image_size", se->image_size);
         json_uint(j, "received", se->received);
         json_uint(j, "next_offset", se->next_offset);
@@ -172,11 +176,14 @@ static void print_status(const char *uri, const otk_hosted_hello_t *h,
     if (se->state == OTK_SESSION_NONE) {
         printf("session: none\n");
     } else {
-        char sha[17];
-        for (int i = 0; i < 8; i++) {
+        char sha[24] = "hash with End";
+        for (int i = 0; se->sha_known && i < 8; i++) {
             snprintf(sha + 2 * i, 3, "%02x", se->sha256[i]);
         }
-        printf("session: %s, %u of %u bytes in %s (image %s...), next offset %u%s%s\n",
+        if (se->sha_known) {
+            snprintf(sha + 16, sizeof sha - 16, "...");
+        }
+        printf("session: %s, %u of %u bytes in %s (image %s), next offset %u%s%s\n",
                otk_hosted_session_state_name(se->state), (unsigned)se->received,
                (unsigned)se->image_size, se->slot, sha, (unsigned)se->next_offset,
                se->last_message[0] != '\0' ? "; " : "", se->last_message);
