@@ -98,7 +98,9 @@ typedef enum {
  * erase_size 0x1000, encrypted false (no flash encryption on a host), readonly from flag
  * bit 1, the label as ESP-IDF copies it (at most 16 chars, up to the first NUL).
  * ESP_ERR_INVALID_SIZE also when more than OTK_PARTITION_TABLE_MAX records would load.
- * On error *table is left empty and diag says which record and why. */
+ * On error *table is left empty and diag says which record and why. table may be NULL
+ * with OTK_PARTITION_RULES_BOOTLOADER: the bytes are only checked (esp_partition_table_verify,
+ * without the entries on the stack). */
 esp_err_t otk_partition_table_parse(const uint8_t *data, size_t len, otk_partition_rules_t rules,
                                     uint32_t flash_size, otk_partition_table_t *table,
                                     otk_diag_t *diag);

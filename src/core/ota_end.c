@@ -57,25 +57,53 @@ static esp_err_t verify_image(otk_device_t *dev, otk_ota_entry_t *e, otk_image_i
     return err;
 }
 
-/* esp_partition_table_verify on the first 0xC00 bytes of staging. */
-static esp_err_t verify_table(otk_device_t *dev, const otk_ota_entry_t *e)
+#if OTK_CONFIG_TABLE_READ_BUFFER
+/* A flash that cannot map its bytes: the table is read into a buffer, in a frame of its
+ * own so that only this path pays for it. */
+static __attribute__((noinline)) esp_err_t read_and_check_table(otk_device_t *dev,
+                                                                const otk_ota_entry_t *e,
+                                                                otk_diag_t *why)
 {
     uint8_t bin[OTK_PARTITION_TABLE_BIN_SIZE];
     esp_err_t err = otk_partition_read(e->staging, 0, bin, sizeof bin);
     if (err != ESP_OK) {
-        return err; /* ESP-IDF returns the mmap error as it is */
+        return err;
     }
-    otk_partition_table_t table;
+    err = otk_partition_table_parse(bin, sizeof bin, OTK_PARTITION_RULES_BOOTLOADER,
+                                    otk_flash_size(dev->flash), NULL, why);
+    return err != ESP_OK ? ESP_ERR_OTA_VALIDATE_FAILED : ESP_OK;
+}
+#endif
+
+/* esp_partition_table_verify on the first 0xC00 bytes of staging: through the flash's
+ * mapping where it has one, as ESP-IDF (no copy), and checked without building a table
+ * (the entries would be 6 KiB of stack). */
+static esp_err_t verify_table(otk_device_t *dev, const otk_ota_entry_t *e)
+{
+    if (e->staging->size < OTK_PARTITION_TABLE_BIN_SIZE) {
+        return ESP_ERR_INVALID_SIZE; /* what reading past the partition gives */
+    }
     otk_diag_t why;
     otk_diag_clear(&why);
-    err = otk_partition_table_parse(bin, sizeof bin, OTK_PARTITION_RULES_BOOTLOADER,
-                                    otk_flash_size(dev->flash), &table, &why);
-    if (err != ESP_OK) {
+    const uint8_t *bin = NULL;
+    esp_err_t err = otk_flash_map(e->staging->flash_chip, e->staging->address,
+                                  OTK_PARTITION_TABLE_BIN_SIZE, &bin);
+    if (err == ESP_OK) {
+        err = otk_partition_table_parse(bin, OTK_PARTITION_TABLE_BIN_SIZE,
+                                        OTK_PARTITION_RULES_BOOTLOADER,
+                                        otk_flash_size(dev->flash), NULL, &why);
+        err = err != ESP_OK ? ESP_ERR_OTA_VALIDATE_FAILED : ESP_OK;
+#if OTK_CONFIG_TABLE_READ_BUFFER
+    } else if (err == ESP_ERR_NOT_SUPPORTED) {
+        err = read_and_check_table(dev, e, &why);
+#endif
+    }
+    /* A read or map error is returned as it is, as ESP-IDF returns the mmap error. */
+    if (err == ESP_ERR_OTA_VALIDATE_FAILED) {
         OTK_LOGE(OTA_TAG, "end: partition table in '%s' does not verify: %s",
                  e->staging->label, why.msg);
-        return ESP_ERR_OTA_VALIDATE_FAILED;
     }
-    return ESP_OK;
+    return err;
 }
 
 /* esp_partition_copy(final, 0, staging, 0, final->size): erase the destination (whole

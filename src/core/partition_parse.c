@@ -46,6 +46,9 @@ static void hex(const uint8_t *b, size_t n, char *out)
 static esp_err_t add(otk_partition_table_t *t, const record_t *rec, uint32_t flags, size_t index,
                      otk_diag_t *diag)
 {
+    if (t == NULL) {
+        return ESP_OK; /* checking only: the records are not kept */
+    }
     if (pt_table_append(t, rec->type, rec->subtype, rec->offset, rec->size, rec->label, flags) !=
         ESP_OK) {
         otk_diag_set(diag, "record %zu: more than %zu partitions do not fit a table", index,
@@ -158,7 +161,9 @@ static esp_err_t parse_bootloader(const uint8_t *data, size_t len, uint32_t chip
             md5_found = true;
         } else if (rec.magic == PT_END_MAGIC && rec.type == PART_TYPE_END &&
                    rec.subtype == PART_SUBTYPE_END && i > 0) {
-            t->md5 = md5_found ? OTK_PARTITION_MD5_OK : OTK_PARTITION_MD5_NONE;
+            if (t != NULL) {
+                t->md5 = md5_found ? OTK_PARTITION_MD5_OK : OTK_PARTITION_MD5_NONE;
+            }
             return ESP_OK;
         } else {
             otk_diag_set(diag, "record %zu: invalid magic number 0x%04x%s", i,
@@ -261,13 +266,16 @@ esp_err_t otk_partition_table_parse(const uint8_t *data, size_t len, otk_partiti
                                     uint32_t flash_size, otk_partition_table_t *table,
                                     otk_diag_t *diag)
 {
-    if (table == NULL || (data == NULL && len > 0)) {
+    if ((table == NULL && rules != OTK_PARTITION_RULES_BOOTLOADER) ||
+        (data == NULL && len > 0)) {
         otk_diag_set(diag, "no table or no data");
         return ESP_ERR_INVALID_ARG;
     }
     /* Bytes carry no offset; otk_partition_table_load fills it in. */
     const uint32_t table_offset = 0;
-    pt_table_clear(table, table_offset);
+    if (table != NULL) {
+        pt_table_clear(table, table_offset);
+    }
     esp_err_t err;
     switch (rules) {
     case OTK_PARTITION_RULES_APP_MD5:
@@ -299,7 +307,7 @@ esp_err_t otk_partition_table_parse(const uint8_t *data, size_t len, otk_partiti
         err = ESP_ERR_INVALID_ARG;
         break;
     }
-    if (err != ESP_OK) {
+    if (err != ESP_OK && table != NULL) {
         pt_table_clear(table, table_offset);
     }
     return err;

@@ -73,6 +73,16 @@ static void expect(const uint8_t *s, size_t len, otk_partition_rules_t rules, ui
     if (err != ESP_OK) {
         assert_int_equal(t.count, 0);
     }
+    /* Checking only (no table, as esp_ota_end does): the same verdict and reason under
+     * the bootloader's rules; the other rules need a table. */
+    otk_diag_t d2;
+    esp_err_t only = parse(s, len, rules, chip, NULL, &d2);
+    if (rules == OTK_PARTITION_RULES_BOOTLOADER) {
+        assert_int_equal(only, err);
+        assert_string_equal(d2.msg, d.msg);
+    } else {
+        assert_int_equal(only, ESP_ERR_INVALID_ARG);
+    }
 }
 
 static void test_two_ota_all_rules(void **state)
