@@ -206,7 +206,9 @@ typedef struct {
     uint32_t size;
     uint32_t chunk;
     uint32_t window;
-    uint8_t sha256[32];      /* the image's, hashed while it was sent */
+    bool hashed;             /* sha256 holds the image's SHA-256 (hashed while it was sent;
+                                false when the push stopped before) */
+    uint8_t sha256[32];
     uint32_t resumed_from;   /* where the first Begin said to start (0: a fresh session) */
     uint32_t resumes;        /* Begins that continued a session (after the first) */
     uint32_t resumed_at;     /* where the last of them continued */

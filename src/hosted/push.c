@@ -80,6 +80,7 @@ static const uint8_t *image_sha(pipe_t *p)
         otk_sha256_final(&p->hash, p->sha);
         p->sha_done = true;
         memcpy(p->res->sha256, p->sha, sizeof p->sha);
+        p->res->hashed = true;
     }
     return p->sha;
 }

@@ -36,6 +36,8 @@ expect_grep "ota_0 .*VALID .*push-app 2.0.0  \[running\]  \[boots next\]" "$T/ou
 # ---- the link dropped at many points: every link drops after 1..12000 bytes ----------
 expect_exit 0 "$OTAKIT" push --device "$S" --json --inject seed=11,drop=12000 "$T/v3.bin"
 [ "$(json "$T/out" 'd["ok"] and d["runs_image"]')" = True ] || fail "drops: pushed"
+[ "$(json "$T/out" 'd["sha256"]')" = "$(sha256sum "$T/v3.bin" | cut -d' ' -f1)" ] \
+  || fail "drops: the SHA-256 the push hashed as it sent is the file's"
 [ "$(json "$T/out" 'd["injected"]["drops"] >= 5')" = True ] || fail "drops: the link dropped"
 [ "$(json "$T/out" 'd["running"]["version"]')" = 3.0.0 ] || fail "drops: runs 3.0.0"
 [ "$(e1 "$F")" = "$(entry 2 $VALID)" ] || fail "otadata entry 1: seq 2, VALID"

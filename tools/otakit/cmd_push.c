@@ -212,7 +212,11 @@ static void json_result(const push_opts_t *o, const push_image_t *img,
     json_string(&j, "device", o->device);
     json_string(&j, "source", o->source);
     json_uint(&j, "size", img->len);
-    json_hex(&j, "sha256", img->sha256, sizeof img->sha256);
+    if (r->hashed) {
+        json_hex(&j, "sha256", r->sha256, sizeof r->sha256);
+    } else {
+        json_null(&j, "sha256"); /* the push stopped before every byte was hashed */
+    }
     if (err != OTK_HOSTED_OK) {
         json_string(&j, "err", otk_hosted_err_name(err));
         json_string(&j, "reason", diag->msg);

@@ -25,7 +25,6 @@ typedef struct {
 typedef struct {
     uint8_t *data;
     size_t len;
-    uint8_t sha256[32];
 } push_image_t;
 
 /* Read IMAGE (a file) or download URL (http, https: otakit/source.h) into img. Prints why

@@ -6,7 +6,6 @@
 
 #include "cli.h"
 #include "cmd_push.h"
-#include "otakit/crypto.h"
 #include "otakit/image.h"
 #include "otakit/source.h"
 
@@ -87,8 +86,5 @@ bool push_load_image(const push_opts_t *o, push_image_t *img)
         free(img->data);
         ok = false;
     }
-    if (ok) {
-        otk_sha256(img->data, img->len, img->sha256);
-    }
-    return ok;
+    return ok; /* (its SHA-256 is the push's: hashed as it is sent) */
 }
