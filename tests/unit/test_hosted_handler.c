@@ -546,12 +546,30 @@ static void test_sha_with_end(void **state)
     assert_int_equal(r->result, R_OK);
     assert_string_equal(r->end->app->version, "v2");
     done(r);
-    /* Now the session has the hash: End again, with another, is refused. */
     r = end_with(wrong);
     assert_int_equal(r->result, R_OK); /* already verified: End repeats its answer */
     done(r);
     activate_and_reboot();
     assert_string_equal(running_version(), "v2");
+    /* Begin names the hash: End may repeat it, not contradict it, nor send a bad one. */
+    const uint8_t *img3 = hf_image("v3", 30000, &len);
+    otk_sha256(img3, len, sha);
+    assert_int_equal(result_of(begin_with((uint32_t)len, sha, CHUNK)), R_OK);
+    write_range(img3, 0, (uint32_t)len);
+    r = end_with(wrong);
+    assert_int_equal(r->result, OTKCTRL__RESULT__RESULT_BAD_REQUEST);
+    assert_non_null(strstr(r->message, "End names image"));
+    done(r);
+    Otkctrl__End short_end = OTKCTRL__END__INIT;
+    short_end.sha256.data = sha;
+    short_end.sha256.len = 5;
+    Otkctrl__Request q = OTKCTRL__REQUEST__INIT;
+    q.body_case = OTKCTRL__REQUEST__BODY_END;
+    q.end = &short_end;
+    r = call(&q);
+    assert_int_equal(r->result, OTKCTRL__RESULT__RESULT_BAD_REQUEST);
+    done(r);
+    assert_int_equal(result_of(end_with(sha)), R_OK); /* the session was not harmed */
     stop();
 }
 
