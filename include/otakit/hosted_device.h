@@ -100,8 +100,6 @@ typedef struct {
     bool dead;                  /* a reboot found nothing bootable */
     otk_hosted_link_stats_t link;
     uint64_t now_ms;            /* the time of the call being handled */
-    otk_image_stream_t verifier; /* End's copy of the engine's verifier (too large for the
-                                    stack of a small device) */
 } otk_hosted_handler_t;
 
 void otk_hosted_handler_opts_init(otk_hosted_handler_opts_t *opts);

@@ -28,10 +28,11 @@ extern "C" {
  * often: 16 KiB pushes a 4 MiB image about twice as fast over a Unix socket. A window
  * of them (128 KiB) also keeps the device busy while the host refills. */
 #define OTK_HOSTED_SOCKET_CHUNK OTK_HOSTED_MAX_CHUNK
-/* Writes a host may have in flight (HelloReply.window). Eight 4 KiB writes are 32 KiB:
- * more than a 921600-baud UART moves in the ~0.3 s a write waits in the pipeline, and
- * a local socket's latency is covered many times over; the device's socket buffers hold
- * them without it reading ahead. */
+/* Writes a host may have in flight (HelloReply.window). Eight 4 KiB writes (a serial
+ * line's chunk) are 32 KiB: more than a 921600-baud UART moves in the ~0.3 s a write waits
+ * in the pipeline. Eight 16 KiB writes (a socket's) are 128 KiB: a local socket's latency
+ * is covered many times over, and the device's socket buffers (about 200 KiB) hold them
+ * without it reading ahead. */
 #define OTK_HOSTED_WINDOW 8u
 /* Bytes of the nonce in HelloReply (for Auth's HMAC). */
 #define OTK_HOSTED_NONCE_LEN 16u

@@ -72,6 +72,13 @@ esp_err_t otk_ota_check_image_validity(otk_device_t *dev, esp_partition_type_t p
  * that found the image invalid is still returned (out->err, out->diag say why). */
 esp_err_t otk_ota_get_verifier(otk_device_t *dev, esp_ota_handle_t handle,
                                otk_image_stream_t *out, uint32_t *taken);
+/* Beyond ESP-IDF: the SHA-256 of staging [0, len) of an open update, as a file of len bytes
+ * would hash (a host's or a manifest's hash of the image it sent). Without a second pass
+ * where the handle's verifier has hashed the image: its SHA-256 state at the image's end
+ * is continued over the bytes after it (appended hash, padding, a signature sector), read
+ * back; otherwise the whole range is read back and hashed. */
+esp_err_t otk_ota_get_sha256(otk_device_t *dev, esp_ota_handle_t handle, uint32_t len,
+                             uint8_t out[OTK_SHA256_LEN]);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include "esp_err.h"
 #include "esp_flash_partitions.h"
 #include "esp_partition.h"
+#include "otakit/crypto.h"
 #include "otakit/diag.h"
 #include "otakit/flash.h"
 
@@ -241,6 +242,10 @@ esp_err_t otk_partition_erase_range(const esp_partition_t *part, size_t offset, 
  * of the image bytes when none is appended; for any other partition, the SHA-256 of the
  * whole partition. */
 esp_err_t otk_partition_get_sha256(const esp_partition_t *part, uint8_t sha256[32]);
+/* Beyond ESP-IDF: feed part [offset, offset + len) as read from flash into ctx (a hash of
+ * the bytes as they are now, however they were written). */
+esp_err_t otk_partition_sha256_update(const esp_partition_t *part, uint32_t offset,
+                                      uint32_t len, otk_sha256_ctx_t *ctx);
 
 /* ---- the current table (src/esp: what esp_partition_* works on) ---------------------- */
 

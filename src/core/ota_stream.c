@@ -155,3 +155,28 @@ esp_err_t otk_ota_get_verifier(otk_device_t *dev, esp_ota_handle_t handle,
     *taken = e->stream_end;
     return ESP_OK;
 }
+
+esp_err_t otk_ota_get_sha256(otk_device_t *dev, esp_ota_handle_t handle, uint32_t len,
+                             uint8_t out[OTK_SHA256_LEN])
+{
+    if (!ota_dev_ok(dev) || out == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    otk_ota_entry_t *e = ota_entry_find(dev, handle);
+    if (e == NULL) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    ota_ops_begin(dev); /* flash changed by someone else: the stream no longer holds */
+    otk_sha256_ctx_t ctx;
+    uint32_t from = 0;
+    if (!e->stream_ok || !otk_image_stream_sha_at_end(&e->stream, &ctx, &from) || from > len ||
+        from > e->stream_end) {
+        otk_sha256_init(&ctx);
+        from = 0;
+    }
+    esp_err_t err = otk_partition_sha256_update(e->staging, from, len - from, &ctx);
+    if (err == ESP_OK) {
+        otk_sha256_final(&ctx, out);
+    }
+    return err;
+}

@@ -12,22 +12,23 @@ static const char *TAG = "partition";
 /* Flash is hashed in sector-sized reads: a bounded stack buffer, few calls. */
 #define HASH_CHUNK OTK_FLASH_SECTOR_SIZE
 
-static esp_err_t sha256_of_flash(otk_flash_t *flash, uint32_t addr, uint32_t len,
-                                 uint8_t out[OTK_SHA256_LEN])
+esp_err_t otk_partition_sha256_update(const esp_partition_t *part, uint32_t offset,
+                                      uint32_t len, otk_sha256_ctx_t *ctx)
 {
-    otk_sha256_ctx_t ctx;
-    otk_sha256_init(&ctx);
+    if (part == NULL || part->flash_chip == NULL || ctx == NULL || offset > part->size ||
+        len > part->size - offset) {
+        return ESP_ERR_INVALID_ARG;
+    }
     uint8_t chunk[HASH_CHUNK];
     for (uint32_t done = 0; done < len;) {
         uint32_t n = len - done < HASH_CHUNK ? len - done : HASH_CHUNK;
-        esp_err_t err = otk_flash_read(flash, addr + done, chunk, n);
+        esp_err_t err = otk_flash_read(part->flash_chip, part->address + offset + done, chunk, n);
         if (err != ESP_OK) {
             return err;
         }
-        otk_sha256_update(&ctx, chunk, n);
+        otk_sha256_update(ctx, chunk, n);
         done += n;
     }
-    otk_sha256_final(&ctx, out);
     return ESP_OK;
 }
 
@@ -55,5 +56,11 @@ esp_err_t otk_partition_get_sha256(const esp_partition_t *part, uint8_t sha256[3
         }
         len = info.image_len; /* no digest appended: hash the image bytes themselves */
     }
-    return sha256_of_flash(part->flash_chip, part->address, len, sha256);
+    otk_sha256_ctx_t ctx;
+    otk_sha256_init(&ctx);
+    esp_err_t err = otk_partition_sha256_update(part, 0, len, &ctx);
+    if (err == ESP_OK) {
+        otk_sha256_final(&ctx, sha256);
+    }
+    return err;
 }

@@ -344,38 +344,6 @@ static bool same_as_flash(const esp_partition_t *slot, uint32_t offset, const ui
     return true;
 }
 
-/* SHA-256 of the slot's [0, image_size), which End compares with Begin's. The engine's
- * one-pass verifier already hashed the image as it read it back from flash: its state at
- * the image's end is continued over the bytes after it (the appended hash, padding, a
- * signature sector), read back from the slot, so no byte is hashed twice. Only when it has
- * none (an image it refused, flash changed under it) is the whole slot read and hashed. */
-static esp_err_t slot_sha256(otk_hosted_handler_t *h, const esp_partition_t *slot,
-                             uint8_t out[OTK_SHA256_LEN])
-{
-    otk_hosted_session_t *s = &h->session;
-    otk_image_stream_t *v = &h->verifier;
-    otk_sha256_ctx_t ctx;
-    uint32_t taken = 0, from = 0;
-    if (otk_ota_get_verifier(&h->run->dev, s->handle, v, &taken) != ESP_OK ||
-        taken != s->written || !otk_image_stream_sha_at_end(v, &ctx, &from) ||
-        from > s->image_size) {
-        otk_sha256_init(&ctx);
-        from = 0;
-    }
-    uint8_t piece[READ_PIECE];
-    for (uint32_t off = from; off < s->image_size;) {
-        uint32_t n = s->image_size - off < READ_PIECE ? s->image_size - off : READ_PIECE;
-        esp_err_t err = otk_partition_read(slot, off, piece, n);
-        if (err != ESP_OK) {
-            return err;
-        }
-        otk_sha256_update(&ctx, piece, n);
-        off += n;
-    }
-    otk_sha256_final(&ctx, out);
-    return ESP_OK;
-}
-
 /* The engine's reason for refusing an image, while its handle is still open. */
 static void stream_reason(otk_device_t *dev, esp_ota_handle_t handle, char *out, size_t cap)
 {
@@ -569,7 +537,8 @@ void session_end(otk_hosted_handler_t *h, const Otkctrl__End *q, hosted_reply_t 
         }
         uint8_t got[OTK_SHA256_LEN];
         char why[OTK_DIAG_MAX + 64];
-        esp_err_t err = slot_sha256(h, slot_of(h), got);
+        /* The slot's bytes, hashed once: by the engine as it read each write back. */
+        esp_err_t err = otk_ota_get_sha256(dev, s->handle, s->image_size, got);
         if (err != ESP_OK) {
             session_fail(h, r, OTKCTRL__RESULT__RESULT_FLASH_ERROR, err,
                          "cannot read back the image to check its SHA-256");

@@ -46,7 +46,8 @@ static void plan_resume(otk_https_ota_t *h, const otk_source_identity_t **expect
     *expect = NULL;
     h->resume_offset = 0;
     if (cp != NULL && checkpoint_fits(h, cp)) {
-        https_ota_stream_adopt(h, &cp->stream);
+        /* Kept only to be compared with the verifier the engine rebuilds on resume. */
+        memcpy(&h->stream, &cp->stream, sizeof h->stream);
         h->resume_offset = cp->offset;
         h->bulk_erase = cp->bulk_erase; /* what was erased depends on it */
         h->from_checkpoint = true;

@@ -49,8 +49,6 @@ esp_err_t https_ota_open_source(otk_https_ota_t *h, uint64_t offset,
                                 const otk_source_identity_t *expect);
 /* A fresh verifier for the final partition's kind. */
 void https_ota_stream_init(otk_https_ota_t *h, otk_image_stream_t *stream);
-/* Keep the checkpoint's verifier, to be compared with the engine's on resume. */
-void https_ota_stream_adopt(otk_https_ota_t *h, const otk_image_stream_t *saved);
 /* Read into head until it holds the header (or the source ends). */
 esp_err_t https_ota_fill_head(otk_https_ota_t *h);
 /* Tell on_checkpoint there is nothing to resume (cp NULL). */

@@ -51,18 +51,6 @@ void https_ota_stream_init(otk_https_ota_t *h, otk_image_stream_t *stream)
     otk_image_stream_init(stream, &opts);
 }
 
-void https_ota_stream_adopt(otk_https_ota_t *h, const otk_image_stream_t *saved)
-{
-    /* Whether it was verified for this device's chip, revision and slot is settled when it
-     * is compared with the engine's own (otk_image_stream_same compares the rules too). */
-    memcpy(&h->stream, saved, sizeof h->stream);
-    /* The chip entry is a pointer into this program's chip table: a checkpoint made by
-     * another process carries that process's address, so it is looked up again. */
-    h->stream.info.chip = h->stream.info.header_read
-                              ? otk_image_chip_by_id((uint16_t)h->stream.info.header.chip_id)
-                              : NULL;
-}
-
 esp_err_t https_ota_open_source(otk_https_ota_t *h, uint64_t offset,
                                 const otk_source_identity_t *expect)
 {

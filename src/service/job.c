@@ -107,17 +107,11 @@ esp_err_t svc_hash_partition(const esp_partition_t *part, uint32_t len,
 {
     otk_sha256_ctx_t sha;
     otk_sha256_init(&sha);
-    uint8_t buf[SERVICE_CHUNK];
-    for (uint32_t off = 0; off < len; off += SERVICE_CHUNK) {
-        uint32_t n = len - off < SERVICE_CHUNK ? len - off : SERVICE_CHUNK;
-        esp_err_t err = otk_partition_read(part, off, buf, n);
-        if (err != ESP_OK) {
-            return err;
-        }
-        otk_sha256_update(&sha, buf, n);
+    esp_err_t err = otk_partition_sha256_update(part, 0, len, &sha);
+    if (err == ESP_OK) {
+        otk_sha256_final(&sha, out);
     }
-    otk_sha256_final(&sha, out);
-    return ESP_OK;
+    return err;
 }
 
 otk_service_reason_t job_hash_start(otk_service_job_t *job)
@@ -127,14 +121,13 @@ otk_service_reason_t job_hash_start(otk_service_job_t *job)
     if (!job->resuming) {
         return OTK_SERVICE_ERR_REASON_SUCCESS;
     }
-    uint8_t buf[SERVICE_CHUNK];
-    for (uint32_t off = 0; off < job->resume_offset; off += SERVICE_CHUNK) {
-        esp_err_t err = otk_partition_read(job->dest, off, buf, SERVICE_CHUNK);
-        if (err != ESP_OK) {
-            return job_flash_fail(job, err, OTK_SERVICE_ERR_REASON_PARTITION_RD_FAIL,
-                                  "reading the part written before the interruption");
-        }
-        otk_sha256_update(&job->sha, buf, SERVICE_CHUNK);
+    /* An app: esp_ota_resume has read these bytes into the engine's verifier already. */
+    esp_err_t err = job->ota != 0 ? ESP_OK
+                                  : otk_partition_sha256_update(job->dest, 0, job->resume_offset,
+                                                                &job->sha);
+    if (err != ESP_OK) {
+        return job_flash_fail(job, err, OTK_SERVICE_ERR_REASON_PARTITION_RD_FAIL,
+                              "reading the part written before the interruption");
     }
     job->written = job->resume_offset;
     return OTK_SERVICE_ERR_REASON_SUCCESS;
@@ -222,7 +215,9 @@ otk_service_reason_t job_stream(otk_service_job_t *job, job_writer_t write,
                               "%s has more than the %lld bytes expected", n->uri,
                               (long long)job->total);
         }
-        otk_sha256_update(&job->sha, buf, len);
+        if (job->ota == 0) { /* an app's bytes are hashed by the engine, as read back */
+            otk_sha256_update(&job->sha, buf, len);
+        }
         r = write(job, buf, len);
         if (r != OTK_SERVICE_ERR_REASON_SUCCESS) {
             return r;
@@ -240,7 +235,16 @@ otk_service_reason_t job_stream(otk_service_job_t *job, job_writer_t write,
                           "%s ended after %llu bytes, expected %lld", n->uri,
                           (unsigned long long)job->written, (long long)job->total);
     }
-    otk_sha256_final(&job->sha, sha_out);
+    if (job->ota != 0) {
+        esp_err_t err = otk_ota_get_sha256(job->svc->cfg->dev, job->ota, (uint32_t)job->written,
+                                           sha_out);
+        if (err != ESP_OK) {
+            return job_flash_fail(job, err, OTK_SERVICE_ERR_REASON_PARTITION_RD_FAIL,
+                                  "reading the image back for its SHA-256");
+        }
+    } else {
+        otk_sha256_final(&job->sha, sha_out);
+    }
     if (n->has_sha256 && memcmp(sha_out, n->sha256, OTK_SHA256_LEN) != 0) {
         char got[2 * OTK_SHA256_LEN + 1], want[2 * OTK_SHA256_LEN + 1];
         return job_reason(job, OTK_SERVICE_ERR_REASON_SHA256_MISMATCH,

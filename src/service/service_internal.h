@@ -53,7 +53,8 @@ struct otk_service_job {
     uint64_t progress_mark;         /* last PROGRESS event's multiple of the step */
     uint32_t erased_end;            /* data: dest bytes [0, erased_end) are erased */
     uint32_t room;                  /* data: the largest image target and dest both hold */
-    otk_sha256_ctx_t sha;           /* of image bytes [0, written) */
+    otk_sha256_ctx_t sha;           /* data: of image bytes [0, written) (an app's are
+                                       hashed by the OTA engine: otk_ota_get_sha256) */
 };
 
 /* ---- events and messages (service.c) ------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /* esp_ota_end (verification by the final's type, the handle always freed), the one-pass
  * claims measured with flash statistics, and esp_ota_set_final_partition with
  * finalize_with_copy. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ota_fixture.h"
@@ -120,6 +121,48 @@ static void test_one_pass_statistics(void **state)
     h = of_begin(&dev, "ota_0", 0x1000);
     assert_int_equal(otk_ota_abort(&dev, h), ESP_OK);
     assert_int_equal(otk_ota_set_boot_partition(&dev, p), ESP_ERR_OTA_VALIDATE_FAILED);
+    otk_flash_destroy(f);
+}
+
+/* otk_ota_get_sha256: the SHA-256 of a file of the given length as the slot holds it,
+ * reading back only what the one-pass verifier did not hash (the bytes after the image),
+ * and all of it once the engine no longer vouches for the slot. */
+static void test_get_sha256(void **state)
+{
+    (void)state;
+    otk_flash_t *f = of_start_factory(&dev);
+    size_t len = 0;
+    const uint8_t *image = of_image("v1", 0, &len);
+    enum { TAIL = 700 }; /* bytes after the image: padding, a signature sector, ... */
+    uint8_t *file = malloc(len + TAIL);
+    memcpy(file, image, len);
+    memset(file + len, 0xA5, TAIL);
+    uint8_t want[32], got[32];
+    otk_sha256(file, len + TAIL, want);
+    esp_ota_handle_t h = of_begin(&dev, "ota_0", OTA_SIZE_UNKNOWN);
+    write_all(h, file, len + TAIL, 0x1F3);
+    otk_flash_stats_reset(f);
+    assert_int_equal(otk_ota_get_sha256(&dev, h, (uint32_t)(len + TAIL), got), ESP_OK);
+    assert_memory_equal(got, want, sizeof want);
+    /* Read: the appended hash and the tail only (the image is hashed up to its end). */
+    assert_int_equal(f->stats.read_bytes, OTK_SHA256_LEN + TAIL);
+    /* A shorter length: the file that long. */
+    otk_sha256(file, len - 5, want);
+    assert_int_equal(otk_ota_get_sha256(&dev, h, (uint32_t)(len - 5), got), ESP_OK);
+    assert_memory_equal(got, want, sizeof want);
+    /* Flash changed outside the engine: everything is read back, and the change counts. */
+    const uint8_t zero = 0x00;
+    assert_int_equal(otk_flash_program(f, of_part(&dev, "ota_0")->address + len + 1, &zero, 1),
+                     ESP_OK);
+    file[len + 1] = 0x00;
+    otk_sha256(file, len + TAIL, want);
+    otk_flash_stats_reset(f);
+    assert_int_equal(otk_ota_get_sha256(&dev, h, (uint32_t)(len + TAIL), got), ESP_OK);
+    assert_memory_equal(got, want, sizeof want);
+    assert_int_equal(f->stats.read_bytes, len + TAIL);
+    assert_int_equal(otk_ota_get_sha256(&dev, h, 0x7FFFFFFFu, got), ESP_ERR_INVALID_ARG);
+    assert_int_equal(otk_ota_get_sha256(&dev, h + 100, 16, got), ESP_ERR_NOT_FOUND);
+    free(file);
     otk_flash_destroy(f);
 }
 
@@ -334,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_final_copy_of_data),
         cmocka_unit_test(test_set_final_errors),
         cmocka_unit_test(test_partition_table_end),
+        cmocka_unit_test(test_get_sha256),
         cmocka_unit_test(test_bootloader_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
